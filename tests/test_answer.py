@@ -1,0 +1,127 @@
+"""Answers with citations, on the demo index, with real search underneath."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from kb.answer import core_phrase, extract_figures, intent_of
+from kb.cli import main
+from kb.export import answer_csv, answer_markdown
+from kb.models import Chunk
+from kb.normalise import fold
+
+
+def assert_citations_exact(kb, answer):
+    cites = [c for e in answer.regions for c in e.citations] + [f.citation for f in answer.figures]
+    for c in cites:
+        doc = kb.document(c.doc_id)
+        assert doc.text[c.start : c.end] == c.quote and c.quote
+    return cites
+
+
+def region_names(answer):
+    return sorted(e.region for e in answer.regions)
+
+
+@pytest.mark.parametrize(
+    "question,intent",
+    [
+        ("哪些地区推行综合查一次", "regions"),
+        ("哪些地方开展了一网通办", "regions"),
+        ("对比海盐和密云的行政复议", "compare"),
+        ("行政复议纠错率是多少", "figure"),
+        ("综合行政执法改革", "general"),
+    ],
+)
+def test_intents(question, intent):
+    assert intent_of(fold(question)) == intent
+
+
+def test_core_phrase_strips_scaffolding():
+    assert core_phrase("哪些地区推行智慧执法平台") == "智慧执法平台"
+    assert core_phrase("2021年哪些地方开展了府院联动", ()) == "府院联动"
+
+
+def test_which_regions_综合查一次(demo_index):
+    a = demo_index.ask("哪些地区推行综合查一次")
+    assert a.intent == "regions" and a.term == "综合查一次"
+    assert region_names(a) == ["海盐县", "阳城镇"]
+    assert a.answer.startswith("共 2 个地区：") and "海盐县（2023）" in a.answer and "阳城镇（2024）" in a.answer
+    for c in assert_citations_exact(demo_index, a):
+        assert "综合查一次" in fold(c.quote)
+
+
+def test_which_regions_一网通办(demo_index):
+    a = demo_index.ask("哪些地区推行一网通办")
+    assert region_names(a) == ["密云区", "海盐县"]
+    entry = next(e for e in a.regions if e.region == "密云区")
+    assert entry.province.startswith("北京") and entry.year == 2020 and entry.mentions >= 1
+    assert_citations_exact(demo_index, a)
+
+
+def test_traditional_question_works_the_same(demo_index):
+    a = demo_index.ask("哪些地區推行綜合查一次")
+    assert region_names(a) == ["海盐县", "阳城镇"]
+
+
+def test_no_match_is_said_plainly(demo_index):
+    a = demo_index.ask("哪些地区推行量子执法区块链")
+    assert a.regions == [] and a.answer.startswith("未找到")
+
+
+def test_figures_come_with_citations_that_contain_them(demo_index):
+    a = demo_index.ask("各地败诉率是多少")
+    assert a.intent == "figure" and a.term == "败诉率"
+    values = {(f.region, f.value) for f in a.figures}
+    assert any(v == "8.1%" for _, v in values) and any(v == "1.64%" for _, v in values)
+    for f in a.figures:
+        assert f.value in f.citation.quote
+    assert_citations_exact(demo_index, a)
+
+
+def test_figure_extraction_by_hand():
+    text = "全年審結行政訴訟案件198件,敗訴16件,敗訴率為8.1%,行政首長出庭應訴率為97%。"
+    chunk = Chunk(1, "d", 0, (), 0, len(text), text, fold(text))
+    assert [(n, v) for n, v, _, _ in extract_figures(chunk, "败诉率")] == [("敗訴率", "8.1%")]
+    assert [(n, v) for n, v, _, _ in extract_figures(chunk, "出庭应诉率")] == [("行政首長出庭應訴率", "97%")]
+
+
+def test_compare_regions_side_by_side(demo_index):
+    a = demo_index.ask("对比海盐和密云的法律援助")
+    assert a.intent == "compare"
+    assert [e.region for e in a.regions] == ["海盐县", "密云区"]
+    assert all(e.citations for e in a.regions)
+    assert_citations_exact(demo_index, a)
+
+
+def test_similar_practices_come_from_other_regions(demo_index):
+    a = demo_index.ask("哪些地区推行综合查一次")
+    cid = next(e for e in a.regions if e.region == "海盐县").citations[0].chunk_id
+    similar = demo_index.similar(cid, k=3)
+    assert similar and all(h.doc.meta.region != "海盐县" for h in similar)
+    assert len({h.doc.meta.region for h in similar}) == len(similar)
+
+
+def test_cli_ask_json_and_exports(env_index, capsys):
+    assert main(["ask", "哪些地区推行综合查一次", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"question", "intent", "term", "answer", "regions", "figures", "hits"}
+    r = out["regions"][0]
+    assert set(r) >= {"region", "province", "level", "year", "mentions", "citations"}
+    assert set(r["citations"][0]) >= {"doc_id", "chunk_id", "title", "source", "year", "section", "quote", "start", "end"}
+    assert main(["ask", "哪些地区推行综合查一次", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {row["region"] for row in rows} == {"海盐县", "阳城镇"} and all(row["quote"] for row in rows)
+    assert main(["ask", "哪些地区推行综合查一次", "--format", "md"]) == 0
+    md = capsys.readouterr().out
+    assert "### 海盐县" in md and "> " in md
+
+
+def test_exports_from_the_library(demo_index):
+    a = demo_index.ask("哪些地区推行一网通办")
+    assert "密云区" in answer_markdown(a)
+    assert answer_csv(a).splitlines()[0] == "region,province,year,quote,source,start,end"

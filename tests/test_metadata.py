@@ -1,0 +1,354 @@
+"""Tests for kb.metadata.derive.
+
+CleanText objects are built here by hand (title and header fields as a scrape shows them, plus a
+minimal local cleanup of the sample text), so these tests do not depend on kb.normalise.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kb.metadata import derive
+from kb.models import CleanText, Metadata, RawDocument
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+
+_HEADER_MARKERS = ("索引號", "索引号", "文號", "文件编号", "發布單位", "发布机构", "公開日期", "成文日期",
+                   "日期:", "来源:", "分享:", "字号:", "信息公開", ">>")
+
+
+def _sample(prefix: str) -> str:
+    (path,) = SAMPLES.glob(f"{prefix}_*.txt")
+    return path.read_text(encoding="utf-8")
+
+
+def _clean(text: str, title: str | None) -> str:
+    """Minimal cleanup: drop header rows and the title line, strip table pipes."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip().strip("|").strip()
+        if not line or any(m in line for m in _HEADER_MARKERS):
+            continue
+        if title and line.startswith(title):
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def _doc(text: str, title: str | None = None, fields: dict | None = None, hints: dict | None = None,
+         source: str = "t.txt") -> Metadata:
+    clean = CleanText(text=text, title=title, fields=fields or {})
+    raw = RawDocument(source=source, text=text, hints=hints or {})
+    return derive(clean, raw)
+
+
+SAMPLE_SPECS = {
+    "000": dict(title="紹興市上虞區2020年度法治政府建設工作情況",
+                fields={"索引號": "無", "公開方式": "主動公開", "文號": "無", "公開日期": "2021-03-29 15:41", "發布單位": "無"}),
+    "001": dict(title="北京市密云区人民政府2020年法治政府建设年度情况报告",
+                fields={"日期": "2021-03-31 10:00", "来源": "北京市密云区人民政府"}),
+    "002": dict(title="关于县政协十届二次会议第75号提案的答复函",
+                fields={"索引号": "113304240025560106/2023-74723", "成文日期": "2023-06-05",
+                        "文件编号": "盐司函〔2023〕2号", "组配分类": "建议提案", "发布机构": "县司法局"}),
+    "003": dict(title="关于2024年法治政府建设工作情况的报告", fields={}),
+    "004": dict(title=None, fields={}),
+}
+
+
+def _sample_meta(prefix: str) -> Metadata:
+    spec = SAMPLE_SPECS[prefix]
+    text = _clean(_sample(prefix), spec["title"])
+    return _doc(text, spec["title"], spec["fields"], source=f"{prefix}.txt")
+
+
+@pytest.mark.parametrize(
+    "prefix, region, province, year, doc_type",
+    [
+        ("000", "上虞", "浙江", 2020, "年度报告"),
+        ("001", "密云", "北京", 2020, "年度报告"),
+        ("002", "海盐", "浙江", 2023, "提案答复"),
+        ("003", "阳城", None, 2024, "年度报告"),
+        ("004", "安阳县", "河南", 2021, "年度报告"),
+    ],
+)
+def test_samples(prefix, region, province, year, doc_type):
+    m = _sample_meta(prefix)
+    assert m.region and region in m.region
+    if province is None:
+        assert m.province is None
+    else:
+        assert m.province and province in m.province
+    assert m.year == year
+    assert m.doc_type == doc_type
+
+
+def test_sample_000_traditional_title_kept_values_folded():
+    m = _sample_meta("000")
+    assert m.title == "紹興市上虞區2020年度法治政府建設工作情況"  # original script
+    assert (m.region, m.province, m.city, m.county, m.level) == ("上虞区", "浙江省", "绍兴市", "上虞区", "county")
+    assert m.published == "2021-03-29"
+    assert m.issuer is None  # 發布單位: 無
+
+
+def test_sample_001_beijing_district():
+    m = _sample_meta("001")
+    assert (m.region, m.province, m.county, m.level) == ("密云区", "北京市", "密云区", "county")
+    assert m.published == "2021-03-31"
+    assert m.issuer == "北京市密云区人民政府"
+
+
+def test_sample_002_reply_letter():
+    m = _sample_meta("002")
+    assert (m.region, m.province, m.city, m.county, m.level) == ("海盐县", "浙江省", "嘉兴市", "海盐县", "county")
+    assert m.published == "2023-06-05"
+    assert m.issuer == "海盐县司法局"  # header 县司法局, completed by the signature
+
+
+def test_sample_003_town_without_certain_parent():
+    m = _sample_meta("003")
+    assert (m.region, m.town, m.level) == ("阳城镇", "阳城镇", "town")
+    assert m.province is None and m.city is None and m.county is None  # several 阳城镇 in China
+
+
+def test_sample_004_no_title_line():
+    m = _sample_meta("004")
+    assert m.title.startswith("2021年") and len(m.title) <= 80
+    assert (m.region, m.province, m.city, m.county, m.level) == ("安阳县", "河南省", "安阳市", "安阳县", "county")
+    assert m.published == "2021-12-31"
+    assert m.issuer == "安阳县人民政府"
+
+
+# --- national corpus -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "title, year, doc_type",
+    [
+        ("第十四届全国人民代表大会第三次会议关于政府工作报告的决议", 2025, "决议"),
+        ("第十四届全国人民代表大会第一次会议关于政府工作报告的决议", 2023, "决议"),
+        ("第十三届全国人民代表大会第三次会议关于政府工作报告的决议", 2020, "决议"),
+        ("第十届全国人民代表大会第五次会议关于政府工作报告的决议", 2007, "决议"),
+        ("第一届全国人民代表大会第二次会议关于政府工作报告的决议", 1955, "决议"),
+        ("第二届全国人民代表大会第三次会议关于政府工作报告的决议", 1962, "决议"),  # irregular
+        ("第五届全国人民代表大会第五次会议关于政府工作报告的决议", 1982, "决议"),
+        ("第十四屆全國人民代表大會第二次會議關於政府工作報告的決議", 2024, "决议"),  # Traditional
+        ("2025年中华人民共和国国务院政府工作报告", 2025, "政府工作报告"),
+        ("2019年国务院政府工作报告", 2019, "政府工作报告"),
+    ],
+)
+def test_national_titles(title, year, doc_type):
+    m = _doc("各位代表：……在北京市、广东省、浙江省考察……", title=title, hints={"year": None})
+    assert m.year == year
+    assert m.doc_type == doc_type
+    assert m.level == "national"
+    assert m.region == "全国"
+    assert m.province is None
+    assert m.title == title
+
+
+def test_national_year_from_body_when_title_has_none():
+    body = "——2024年3月5日在第十四届全国人民代表大会第二次会议上\n国务院总理 李强\n各位代表："
+    m = _doc(body, title="政府工作报告")
+    assert (m.year, m.doc_type, m.level) == (2024, "政府工作报告", "national")
+
+
+def test_national_region_hint():
+    m = _doc("正文", title="某文件", hints={"region": "全国"})
+    assert (m.region, m.level, m.province) == ("全国", "national", None)
+
+
+# --- precedence --------------------------------------------------------------------------------
+
+def test_hints_beat_header_title_and_body():
+    m = _doc(
+        "2020年，我区法治政府建设……上虞区……\n上虞区人民政府\n2021年3月1日",
+        title="绍兴市上虞区2020年度法治政府建设工作情况",
+        fields={"公开日期": "2021-03-29", "发布单位": "绍兴市上虞区人民政府"},
+        hints={"year": "2019", "region": "浙江省绍兴市柯桥区", "published": "2020-02-01 09:00",
+               "title": "柯桥区2019年法治政府建设年度报告"},
+    )
+    assert m.title == "柯桥区2019年法治政府建设年度报告"
+    assert m.year == 2019
+    assert m.published == "2020-02-01"
+    assert (m.region, m.province, m.city, m.county) == ("柯桥区", "浙江省", "绍兴市", "柯桥区")
+
+
+def test_header_and_title_beat_body():
+    body = "我区积极推进法治建设，学习借鉴杭州市西湖区经验。\n2020年12月31日"
+    m = _doc(body, title="绍兴市上虞区2020年度法治政府建设工作情况", fields={"发布日期": "2021-01-05"})
+    assert m.region == "上虞区"
+    assert m.published == "2021-01-05"  # header date beats the closing date
+
+
+def test_title_from_clean_then_raw_then_first_line():
+    text = "\n\n  第一行标题文字" + "长" * 100 + "\n正文"
+    m = _doc(text)
+    assert m.title.startswith("第一行标题文字") and len(m.title) == 80
+    raw = RawDocument(source="x", text=text, title="页面标题")
+    assert derive(CleanText(text=text), raw).title == "页面标题"
+    assert derive(CleanText(text=text, title="清洗标题"), raw).title == "清洗标题"
+
+
+# --- header values ---------------------------------------------------------------------------
+
+def test_wu_header_value_means_nothing():
+    body = "我县深入推进法治政府建设……安阳县……\n2021年12月31日"
+    m = _doc(body, title="安阳县2021年法治政府建设年度报告",
+             fields={"發布單位": "無", "来源": "无", "文號": "無"})
+    assert m.issuer is None
+    assert (m.region, m.province) == ("安阳县", "河南省")
+
+
+def test_header_region_from_issuer_field():
+    m = _doc("我区2022年法治政府建设情况如下……", title="2022年法治政府建设年度报告",
+             fields={"发布机构": "北京市密云区人民政府"})
+    assert (m.region, m.province, m.level) == ("密云区", "北京市", "county")
+    assert m.issuer == "北京市密云区人民政府"
+
+
+def test_traditional_header_and_body():
+    body = "本縣深入推進法治政府建設。現將二〇二一年度法治政府建設情況報告如下：……\n海鹽縣人民政府\n二〇二二年一月十日"
+    m = _doc(body, title="關於法治政府建設情況的報告", fields={"公開日期": "2022-01-12", "發布單位": "海鹽縣人民政府"})
+    assert m.title == "關於法治政府建設情況的報告"
+    assert (m.region, m.province, m.city) == ("海盐县", "浙江省", "嘉兴市")
+    assert m.issuer == "海盐县人民政府"
+    assert m.year == 2021
+    assert m.doc_type == "年度报告"
+    assert m.published == "2022-01-12"
+
+
+# --- places found only in the body ----------------------------------------------------------
+
+def test_town_only_in_body_stays_uncertain():
+    body = "2023年，我镇坚持依法行政，全镇上下……阳城镇法治政府建设还存在不足。"
+    m = _doc(body, title="关于2023年法治政府建设工作情况的报告")
+    assert (m.region, m.town, m.level) == ("阳城镇", "阳城镇", "town")
+    assert m.province is None and m.county is None
+
+
+def test_town_with_stated_parent_is_certain():
+    body = "我镇坚持依法行政……山西省芮城县阳城镇……"
+    m = _doc(body, title="关于2023年法治政府建设工作情况的报告")
+    assert (m.town, m.county, m.province) == ("阳城镇", "芮城县", "山西省")
+
+
+def test_bare_county_short_name_resolves_when_unique():
+    body = _clean(_sample("002"), SAMPLE_SPECS["002"]["title"]).replace("海盐县", "")
+    assert "海盐县" not in body and "海盐" in body
+    m = _doc(body, **SAMPLE_SPECS["002"])
+    assert (m.region, m.province, m.city, m.county, m.level) == ("海盐县", "浙江省", "嘉兴市", "海盐县", "county")
+
+
+def test_ambiguous_short_name_is_not_guessed():
+    # 鼓楼区 exists in several cities: a bare 鼓楼 must not pick one.
+    m = _doc("我区推进法治鼓楼建设……", title="2021年法治政府建设年度报告")
+    assert m.region is None and m.province is None
+
+
+def test_county_vs_city_of_same_short_name():
+    m = _doc("2021年，安阳县人民政府……认真落实安阳市委市政府部署……我县……", title=None)
+    assert (m.region, m.city, m.level) == ("安阳县", "安阳市", "county")
+
+
+def test_words_that_look_like_places_are_ignored():
+    m = _doc("各乡镇、街道、社区和开发区要形成县级示范镇……", title="关于加强社会合作和政府惠民工作的通知")
+    assert m.region is None and m.level is None
+
+
+# --- doc type, year, dates --------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "title, doc_type",
+    [
+        ("关于县政协十届二次会议第75号提案的答复函", "提案答复"),
+        ("对市十六届人大三次会议第12号建议的答复", "提案答复"),
+        ("关于政府工作报告的决议", "决议"),
+        ("2024年政府工作报告", "政府工作报告"),
+        ("北京市密云区人民政府2020年法治政府建设年度情况报告", "年度报告"),
+        ("绍兴市上虞区2020年度法治政府建设工作情况", "年度报告"),
+        ("关于2024年法治政府建设工作情况的报告", "年度报告"),
+        ("关于印发2024年普法工作要点的通知", "其他"),
+    ],
+)
+def test_doc_type(title, doc_type):
+    assert _doc("正文", title=title).doc_type == doc_type
+
+
+def test_reply_year_is_year_written():
+    m = _doc("您提出的建议已收悉……", title="关于市政协第88号提案的答复", fields={"成文日期": "2022-07-15"})
+    assert (m.doc_type, m.year, m.published) == ("提案答复", 2022, "2022-07-15")
+
+
+def test_year_from_closing_date_when_nothing_else():
+    body = "一年来，本区法治政府建设取得新进展……\n某某区人民政府\n二〇二二年二月十五日"
+    m = _doc(body, title="法治政府建设情况报告")
+    assert m.published == "2022-02-15"
+    assert m.year == 2021  # annual report published early in the following year
+
+
+def test_published_forms():
+    assert _doc("x", title="t", fields={"发布日期": "2021/3/9"}).published == "2021-03-09"
+    assert _doc("x", title="t", fields={"公开日期": "2021年03月29日 15:41"}).published == "2021-03-29"
+    assert _doc("x", title="t", hints={"published": "2020.12.01"}).published == "2020-12-01"
+
+
+# --- performance and laziness ----------------------------------------------------------------
+
+def test_import_is_lazy():
+    code = "import kb.metadata as m; assert m._gaz is None and m._cc is None"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_derive_is_fast_on_long_documents():
+    text = (_clean(_sample("001"), SAMPLE_SPECS["001"]["title"]) * 4)[:20000]
+    _doc(text, **SAMPLE_SPECS["001"])  # warm: gazetteer + converter
+    start = time.perf_counter()
+    for _ in range(5):
+        _doc(text, **SAMPLE_SPECS["001"])
+    per_call = (time.perf_counter() - start) / 5
+    assert per_call < 0.2  # typically ~5 ms; the bound only catches pathologies
+
+
+def test_short_name_followed_by_its_kind_in_title():
+    m = _doc("2020年……", title="恩施州2020年法治政府建设年度报告")
+    assert (m.province, m.city, m.level) == ("湖北省", "恩施土家族苗族自治州", "city")
+
+
+def test_unconfirmed_short_names_in_title_are_ignored():
+    # 和政 (和政县) and 惠民 (惠民县) are county short names, here ordinary words.
+    m = _doc("正文", title="关于加强社会合作和政府惠民工作的通知")
+    assert m.region is None
+
+
+def test_header_parent_refined_by_body_self_reference():
+    body = "2020年，我区坚持依法行政……上虞区……我区……"
+    m = _doc(body, title="2020年度法治政府建设工作情况", fields={"来源": "绍兴市人民政府"})
+    assert (m.region, m.city, m.level) == ("上虞区", "绍兴市", "county")
+    m = _doc("2020年，我区坚持依法行政……", title="2020年度法治政府建设工作情况", fields={"来源": "绍兴市人民政府"})
+    assert (m.region, m.level) == ("绍兴市", "city")  # district not named: stay at the city
+
+
+def test_unresolvable_region_hint_is_kept():
+    m = _doc("x", title="x", hints={"region": "某某经济开发区"})
+    assert m.region == "某某经济开发区" and m.province is None
+
+
+def test_province_and_city_levels():
+    assert _doc("我省……", title="浙江省人民政府2020年法治政府建设年度报告").level == "province"
+    m = _doc("2020年我市……", title="杭州市2020年法治政府建设年度报告")
+    assert (m.region, m.province, m.level) == ("杭州市", "浙江省", "city")
+
+
+def test_chinese_numeral_report_year():
+    m = _doc("现将二〇二一年度法治政府建设情况报告如下", title="关于法治政府建设情况的报告")
+    assert m.year == 2021
+
+
+def test_national_words_in_body_do_not_make_a_local_report_national():
+    m = _doc("根据国务院《法治政府建设实施纲要》，我县……安阳县……", title=None)
+    assert (m.region, m.level) == ("安阳县", "county")
