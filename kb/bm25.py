@@ -67,7 +67,7 @@ class BM25Index:
             return
         self._retriever.backend = "numba"
         if len(self):
-            self.top(["_warm_"], 1)
+            self.top(list(self._retriever.vocab_dict)[:1], 1)  # a known token, or nothing compiles
         self.backend = "numba"
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:

@@ -90,7 +90,9 @@ _MAGIC = (
 )
 _GB = {"gb2312", "gbk", "gb18030", "hz", "hz_gb_2312", "cp936", "euc_cn"}
 _BIG5 = {"big5", "big5hkscs", "cp950"}
-_CJKISH = re.compile(r"[\u2000-\u206f\u2e80-\u2fdf\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u00b7\u00d7]")
+_CJKISH = re.compile(
+    r"[\u2000-\u206f\u2e80-\u2fdf\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u00b7\u00d7]"
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
@@ -126,8 +128,11 @@ def _bomless_utf16(data: bytes) -> str | None:
         return None
     even, odd = data[0::2].count(0), data[1::2].count(0)
     half = len(data) // 2
-    encoding = "utf-16-le" if odd > 0.3 * half and even == 0 else "utf-16-be" if even > 0.3 * half and odd == 0 else None
-    return _strict(data, encoding) if encoding else None
+    if odd > 0.3 * half and even == 0:
+        return _strict(data, "utf-16-le")
+    if even > 0.3 * half and odd == 0:
+        return _strict(data, "utf-16-be")
+    return None
 
 
 def _guess(data: bytes) -> str | None:
@@ -237,11 +242,15 @@ def _meta_tags(tree) -> dict[str, str]:
     return out
 
 
+def _without_site(title: str | None) -> str | None:
+    """Portals append the site name: 标题_某市人民政府门户网站 / 标题 - 站名 / 标题|站名."""
+    title = " ".join((title or "").split())
+    return re.split(r"\s*(?:_|\s-\s|\||--)\s*", title)[0].strip() or None
+
+
 def _page_title(tree) -> str | None:
     node = tree.find(".//title")
-    text = " ".join((node.text_content() if node is not None else "").split())
-    # portals append the site name: 标题_某市人民政府门户网站 / 标题 - 站名 / 标题|站名
-    return re.split(r"\s*(?:_|\s-\s|\||--)\s*", text)[0].strip() or None
+    return _without_site(node.text_content() if node is not None else None)
 
 
 def _load_html(source: str, data: bytes) -> RawDocument:
@@ -259,8 +268,8 @@ def _load_html(source: str, data: bytes) -> RawDocument:
         date_extraction_params={"extensive_search": False, "original_date": True},
     )  # fmt: skip
     text = (doc.text if doc is not None else None) or trafilatura.html2txt(html) or ""
-    title = next((meta[k] for k in _META_TITLE[:1] if meta.get(k)), None) or (doc.title if doc is not None else None)
-    title = title or next((meta[k] for k in _META_TITLE[1:] if meta.get(k)), None) or page_title
+    title = meta.get("articletitle") or _without_site(doc.title if doc is not None else None)
+    title = title or _without_site(next((meta[k] for k in _META_TITLE[1:] if meta.get(k)), None)) or page_title
     published = next((d for k in _META_DATE if (d := iso_date(meta.get(k)))), None)
     published = published or iso_date(doc.date if doc is not None else None)
     hints: dict[str, object] = {"published": published} if published else {}

@@ -658,6 +658,14 @@ def _hint(hints: dict, *keys: str) -> object | None:
     return None
 
 
+def _untitled(first_line: str, region: str | None, year: int | None, doc_type: str) -> str:
+    """A report scraped without its title line: name it by what was derived, not by its first sentence."""
+    if region and year and doc_type == "年度报告":
+        return f"{region}{year}年法治政府建设情况报告（原文无标题）"
+    head = re.split(r"[。；;!?！？]", first_line, maxsplit=1)[0]
+    return head[:40] + ("…" if len(head) > 40 else "")
+
+
 def derive(clean: CleanText, raw: RawDocument) -> Metadata:
     """Metadata for one document: hints > header fields and title > body text."""
     hints = dict(raw.hints or {})
@@ -720,6 +728,8 @@ def derive(clean: CleanText, raw: RawDocument) -> Metadata:
         if v:
             setattr(place, key, _fold(str(v)).strip())
 
+    if not stated_title:
+        title = _untitled(title, place.region, year, doc_type)
     return Metadata(
         title=title,
         doc_type=doc_type,

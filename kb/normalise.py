@@ -67,11 +67,12 @@ def fold(text: str) -> str:
 _INLINE_NOISE = re.compile(
     r"扫一扫在手机(?:上)?(?:打开|浏览|查看|阅读)(?:当前页|本页|此页|当前页面)?"
     r"|(?:用)?手机扫(?:一扫|描二维码)(?:打开|浏览|查看|阅读|分享)?(?:当前页|本页|此页)?"
-    r"|您(?:访问|即将访问|点击)的链接即将离开[“\"'「]?[^”\"'」\n]{1,30}[”\"'」]?(?:门户)?网站[ \t]*[,,。]?[ \t]*是否继续[??]?"
+    r"|您(?:访问|即将访问|点击)的链接即将离开[“\"'「]?[^”\"'」\n]{1,30}[”\"'」]?(?:门户)?网站"
+    r"[ \t]*[,,。]?[ \t]*是否继续[??]?"
     r"|(?:您)?即将离开本(?:站|网站)[^\n]{0,30}?是否继续[??]?"
 )
 
-_LOCATION_PREFIX = re.compile(r"^(?:当前位置|您的位置|您现在的位置|您当前的位置|您当前所在位置|所在位置|当前页面)\s*[::]?")
+_LOCATION_PREFIX = re.compile(r"^(?:当前位置|您的位置|您现在的位置|您当前的位置|您当前所在位置|所在位置)\s*:?")
 _CRUMB_SPLIT = re.compile(r"\s*(?:>>|»|›|>|>|→)\s*")
 _HOME = {"首页", "网站首页", "主页", "本站首页", "门户首页"}
 
@@ -126,7 +127,10 @@ _PLACEHOLDERS = {"无", "暂无", "-", "--", "—", "/", "null", "none", "空", 
 _TITLE_WORDS = re.compile(
     r"报告|情况|答复|复函|回复|函$|通知|意见|决定|决议|总结|方案|规划|要点|公告|通报|办法|计划|纲要|工作|建设|批复|说明|讲话|白皮书|年报"
 )
-_ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十百]+[、.．]|[((][一二三四五六七八九十\d]+[))]|\d+[、.．]|第[一二三四五六七八九十\d]+[章节条部分])")
+# headings as folded text shows them (full-width brackets and dots are already ASCII)
+_ENUMERATOR = re.compile(
+    r"^(?:[一二三四五六七八九十百]+[、.]|\([一二三四五六七八九十\d]+\)|\d+[、.]|第[一二三四五六七八九十\d]+[章节条部分])"
+)
 _DATE_ONLY = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
 _SENTENCE_END = re.compile(r"[。;;!!??]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -212,7 +216,7 @@ def _field_pairs(cell: _Cell) -> list[tuple[str, str]] | None:
     if not matches or cell.folded[: matches[0].start()].strip():
         return None
     pairs = []
-    for m, nxt in zip(matches, matches[1:] + [None]):
+    for m, nxt in zip(matches, [*matches[1:], None], strict=True):
         label = re.sub(r"\s+", "", cell.text[m.start(1) : m.end(1)])
         value = cell.text[m.end() : nxt.start() if nxt else len(cell.text)].strip(" \t|")
         pairs.append((label, value))
@@ -266,7 +270,7 @@ def _prepare(raw: str) -> list[str]:
     """Lines with uniform newlines, no BOM/zero-width/nbsp, and inline prompts cut out."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
     text = re.sub(r"[\ufeff\u200b\u200c\u200d\u2060]", "", text)
-    pairs = zip(text.split("\n"), fold(text).split("\n"))  # fold keeps length, so lines align
+    pairs = zip(text.split("\n"), fold(text).split("\n"), strict=True)  # fold keeps length, so lines align
     return [kept for line, folded in pairs if (kept := _cut_inline(line, folded)) is not None]
 
 
@@ -286,11 +290,11 @@ def _read_header(lines: list[str], fields: dict[str, str]) -> tuple[_Header, int
                 i += 1
             elif (pairs := _field_pairs(cell)) is not None:
                 i = _take_fields(cells, i, pairs, fields)
-            elif head.title is None and _looks_like_title(cell.folded):
+            elif not head.lines and _looks_like_title(cell.folded):  # only the first kept line: never reorder
                 head.title = cell.text
                 head.lines.append(cell.text)
                 i += 1
-            elif not _looks_like_body(cell.folded) and head.extras < _MAX_HEADER_EXTRAS:
+            elif len(cells) == 1 and not _looks_like_body(cell.folded) and head.extras < _MAX_HEADER_EXTRAS:
                 head.extras += 1
                 head.lines.append(cell.text)
                 i += 1
@@ -332,9 +336,6 @@ def _body_line(line: str) -> str | None:
 
 def _lines_out(head: _Header, first: list[str], body: Iterator[str | None]) -> list[str]:
     out = list(head.lines)
-    if head.title is not None and out and out[0] != head.title:
-        out.remove(head.title)
-        out.insert(0, head.title)
     if first:
         out.append("\t".join(first))
     out.extend(line for line in body if line is not None)

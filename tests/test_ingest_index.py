@@ -12,7 +12,7 @@ from kb.cli import main
 from kb.embed import get_embedder
 from kb.segment import EmbedderMismatch, read_manifest
 
-from .conftest import SAMPLE
+from conftest import SAMPLE
 
 
 class CountingEmbedder:

@@ -293,7 +293,11 @@ def test_load_jsonl_good_bad_and_missing_lines() -> None:
 
 def test_load_jsonl_odd_rows(tmp_path: Path) -> None:
     path = tmp_path / "odd.jsonl"
-    rows = ['["not", "an", "object"]', '{"content": "   "}', '{"text": "正文", "year": "2021年", "published": "2022年3月5日"}']
+    rows = [
+        '["not", "an", "object"]',
+        '{"content": "   "}',
+        '{"text": "正文", "year": "2021年", "published": "2022年3月5日"}',
+    ]
     path.write_bytes(("\ufeff" + "\n".join(rows)).encode("utf-8"))
     not_object, empty, ok = load_file(path)
     assert isinstance(not_object, LoadError) and not_object.reason == "not a JSON object"

@@ -226,7 +226,7 @@ def test_clean_label_lines_inside_body_are_body() -> None:
     assert c.fields == {}
 
 
-def test_clean_title_moved_first_and_not_repeated() -> None:
+def test_clean_title_first_and_not_repeated() -> None:
     raw = (
         "| 索引号: | 0001 | 发布机构: | 市政府 |\n"
         "某市2021年法治政府建设年度报告\n"
@@ -239,8 +239,15 @@ def test_clean_title_moved_first_and_not_repeated() -> None:
     assert c.fields == {"索引号": "0001", "发布机构": "市政府"}
 
 
+def test_clean_never_reorders_lines_to_find_a_title() -> None:
+    raw = "前言\n工作开展情况\n| 指标 | 2020 |\n全年办结案件12件。"
+    c = clean(raw)
+    assert c.title is None
+    assert c.text == "前言\n工作开展情况\n指标\t2020\n全年办结案件12件。"
+
+
 def test_clean_one_line_portal_export() -> None:
-    raw = "| 索引號: | 123 | 發布機構: | 市政府 | 某市2021年法治政府建設年度報告 | 2021年,我市堅持依法行政。 | 打印 | 關閉 |"
+    raw = "| 索引號: | 123 | 發布機構: | 市政府 | 某市2021年法治政府建設年度報告 | 2021年,我市堅持依法行政。 | 打印 | 關閉 |"  # noqa: E501
     c = clean(raw)
     assert c.title == "某市2021年法治政府建設年度報告"
     assert c.text == "某市2021年法治政府建設年度報告\n2021年,我市堅持依法行政。"
