@@ -672,7 +672,7 @@ def derive(clean: CleanText, raw: RawDocument) -> Metadata:
 
     # Title (original script).
     title_hint = _hint(hints, "title")
-    stated_title = str(title_hint).strip() if title_hint else (clean.title or raw.title or "").strip()
+    stated_title = str(title_hint).strip() if title_hint else (raw.title or clean.title or "").strip()
     title = stated_title[:_TITLE_MAX] if stated_title else (_first_line(clean.text) or "")
     ftitle = _fold(title)
 

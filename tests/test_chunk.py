@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -253,16 +252,6 @@ def test_sample_heading_counts():
     assert [p[-1][:2] for p in heading_paths(text_of("004")) if len(p) == 1] == [
         "一、", "二、", "三、", "四、", "五、", "六、", "七、", "八、", "九、", "十、"
     ]
-
-
-def test_speed_30k_chars():
-    text = (text_of("001") + text_of("002") + text_of("000") + text_of("004") + text_of("003")) * 2
-    text = text[:30000]
-    chunk(text)
-    t0 = time.perf_counter()
-    for _ in range(5):
-        chunk(text)
-    assert (time.perf_counter() - t0) / 5 < 0.05
 
 
 def test_weak_boundary_only_continues_open_numbering():

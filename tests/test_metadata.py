@@ -185,13 +185,15 @@ def test_header_and_title_beat_body():
     assert m.published == "2021-01-05"  # header date beats the closing date
 
 
-def test_title_from_clean_then_raw_then_first_line():
+def test_title_from_container_then_clean_then_first_line():
     text = "\n\n  第一行标题文字" + "长" * 100 + "\n正文"
     m = _doc(text)
     assert m.title.startswith("第一行标题文字") and len(m.title) == 41 and m.title.endswith("…")
     raw = RawDocument(source="x", text=text, title="页面标题")
     assert derive(CleanText(text=text), raw).title == "页面标题"
-    assert derive(CleanText(text=text, title="清洗标题"), raw).title == "清洗标题"
+    # A title the container states (JSONL field, HTML article title) beats a line found in the text.
+    assert derive(CleanText(text=text, title="清洗标题"), raw).title == "页面标题"
+    assert derive(CleanText(text=text, title="清洗标题"), RawDocument(source="x", text=text)).title == "清洗标题"
 
 
 # --- header values ---------------------------------------------------------------------------

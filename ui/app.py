@@ -201,18 +201,19 @@ def answer_card(answer, terms: list[str]) -> None:
 
 
 def regions_chart(entries) -> None:
-    df = pd.DataFrame([{"省份": e.province or "省份不详", "年份": str(e.year or "年份不详"), "地区": e.region}
+    df = pd.DataFrame([{"province": e.province or "省份不详", "year": str(e.year or "年份不详"), "region": e.region}
                        for e in entries])
     chart = (
-        alt.Chart(df, title="按省份、年份的地区数")
+        alt.Chart(df, title="地区数：按省份和年份")
         .mark_bar()
         .encode(
-            y=alt.Y("省份:N", title=None),
+            y=alt.Y("province:N", title=None, sort="-x"),
             x=alt.X("count():Q", title="地区数", axis=alt.Axis(tickMinStep=1, format="d")),
-            color=alt.Color("年份:N", legend=alt.Legend(orient="bottom")),
-            tooltip=["省份", "年份", "地区"],
+            color=alt.Color("year:N", title="年份", legend=alt.Legend(orient="bottom")),
+            tooltip=[alt.Tooltip("region:N", title="地区"), alt.Tooltip("province:N", title="省份"),
+                     alt.Tooltip("year:N", title="年份")],
         )
-        .properties(height=max(90, 36 * df["省份"].nunique()))
+        .properties(height=max(80, 36 * df["province"].nunique()))
     )
     st.altair_chart(chart, width="stretch")
 
