@@ -8,6 +8,7 @@ first query of a process, so one-shot commands use numpy and the UI warms numba 
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Literal
@@ -60,14 +61,21 @@ class BM25Index:
         return index
 
     def use_numba(self) -> None:
-        """Switch to the numba backend and compile it now (seconds), e.g. in a background thread."""
+        """Compile the numba backend (seconds), then switch to it; meant for a background thread.
+
+        The compile runs on a shallow copy, so queries arriving meanwhile keep using numpy
+        instead of waiting for the compiler.
+        """
         try:
             import numba  # noqa: F401
         except ImportError:
             return
-        self._retriever.backend = "numba"
         if len(self):
-            self.top(list(self._retriever.vocab_dict)[:1], 1)  # a known token, or nothing compiles
+            trial = copy.copy(self._retriever)
+            trial.backend = "numba"
+            first = next(iter(self._retriever.vocab_dict.values()))  # a known token, or nothing compiles
+            trial.retrieve([[first]], k=1, show_progress=False, n_threads=1)
+        self._retriever.backend = "numba"
         self.backend = "numba"
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:

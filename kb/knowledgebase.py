@@ -27,7 +27,7 @@ from .segment import (
 from .store import Store
 from .tokenize import Tokenizer, harvest_terms
 
-EMBED_BATCH = 32
+EMBED_BATCH = int(os.environ.get("KB_EMBED_BATCH", "32"))  # raise on a GPU (e.g. 256)
 EMBED_CHECKPOINT = 2000  # chunks embedded between dense-index rebuilds during `embed`
 
 

@@ -62,6 +62,18 @@ def other_load(into: list):
         into.append(max(_cpu_busy() - busy0 - (t.user + t.system - own0), 0.0) / wall)
 
 
+def wait_idle(max_s: float, threshold: float = 0.2) -> None:
+    """Wait (up to max_s) until other processes use < threshold cores."""
+    deadline = time.monotonic() + max_s
+    while max_s > 0:
+        reading: list[float] = []
+        with other_load(reading):
+            time.sleep(2)
+        if reading[0] < threshold or time.monotonic() >= deadline:
+            return
+        log(f"  machine busy (other processes use {reading[0]:.2f} cores); waiting")
+
+
 class Timers:
     """Accumulated seconds per label; `wrap(obj, name, label)` times every call of obj.name."""
 
@@ -138,6 +150,8 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=10,
                     help="first N national reports added to the samples (default 10: ≈ 350 chunks in all)")
     ap.add_argument("--out", help="write results as JSON here")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
+                    help="before each timing wait up to S seconds for other processes to go quiet")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = ap.parse_args()
 
@@ -186,6 +200,7 @@ def main() -> None:
         res["other_cpu_bare"], res["other_cpu_ingest"] = [], []
 
         def bare(part) -> float:
+            wait_idle(args.wait_idle)
             t0 = time.perf_counter()
             with other_load(res["other_cpu_bare"]):
                 for b in part:
@@ -219,6 +234,7 @@ def main() -> None:
             timers.wrap(kb_b.store, "put_vectors", "store vectors")
             timers.wrap(kb_b.store, "embedded_vectors", "read vectors")
             timers.wrap(kb_b.store, "all_tokens", "read tokens")
+            wait_idle(args.wait_idle)
             log("(b) kb.ingest(dense=True) into a fresh index")
             t0 = time.perf_counter()
             with other_load(res["other_cpu_ingest"]):

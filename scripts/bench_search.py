@@ -90,6 +90,22 @@ class OtherLoad:
         return other
 
 
+def wait_idle(max_s: float, threshold: float = 0.2, window: float = 2.0) -> float:
+    """Wait (up to max_s) until other processes use < threshold cores; returns the last reading."""
+    if max_s <= 0:
+        return float("nan")
+    deadline, other = time.monotonic() + max_s, float("nan")
+    while True:
+        load = OtherLoad()
+        load.start()
+        time.sleep(window)
+        other = load.stop()
+        if other < threshold or time.monotonic() >= deadline:
+            break
+        log(f"  machine busy (other processes use {other:.2f} cores); waiting")
+    return other
+
+
 def pct(values: list[float], p: float) -> float:
     """Percentile (linear interpolation), values in seconds → milliseconds."""
     if not values:
@@ -374,6 +390,7 @@ def child_query(args) -> dict:
     for mode in ("bm25", "dense", "hybrid"):
         kb.search("法治政府建设年度报告", mode=mode)  # warm-up (not timed)
 
+    wait_idle(args.wait_idle)
     log(f"[{args.size}/{args.kind}] timing {len(qs)} queries × bm25/dense/hybrid (numpy BM25)")
     load = OtherLoad()
     load.start()
@@ -389,6 +406,7 @@ def child_query(args) -> dict:
         lat[mode] = summary(times)
     res["empty_results"] = empty
     load.stop()
+    wait_idle(args.wait_idle)
     load.start()
     res["rss_serving_mib"] = rss_mib()[0]
     res["rss_index_and_model_mib"] = res["rss_serving_mib"] - rss_before_open
@@ -434,6 +452,7 @@ def child_query(args) -> dict:
             return top[np.argsort(-sc[top])]
 
         ref_top(tokens[0])
+        wait_idle(args.wait_idle)
         load.start()
         lat["rank_bm25"] = summary(time_calls(ref_top, tokens))
         load.stop()
@@ -575,6 +594,8 @@ def main() -> None:
     ap.add_argument("--workdir", help="where corpora and indexes go (default: a temp dir, removed afterwards)")
     ap.add_argument("--reuse", action="store_true", help="reuse an index already built in --workdir")
     ap.add_argument("--no-hnsw", action="store_true", help="skip the HNSW run at sizes ≥ 100k")
+    ap.add_argument("--wait-idle", type=float, default=0, metavar="S",
+                    help="before each timing phase wait up to S seconds for other processes to go quiet")
     # internal
     ap.add_argument("--child", choices=["build", "query"])
     ap.add_argument("--size", type=int)
@@ -605,7 +626,7 @@ def main() -> None:
             else:
                 build = run_child("build", size, work, [])
             entry = {"size": size, "build": build, "query": []}
-            qargs = ["--queries", str(args.queries)]
+            qargs = ["--queries", str(args.queries), "--wait-idle", str(args.wait_idle)]
             entry["query"].append(run_child("query", size, work, [*qargs, "--kind", "flat", "--rank-bm25"]))
             if size >= 100_000 and not args.no_hnsw:
                 entry["query"].append(run_child("query", size, work, [*qargs, "--kind", "hnsw"]))

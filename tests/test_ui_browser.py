@@ -63,10 +63,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def browser_tools():
+    """Checked before the demo index is built, so a machine without a browser skips at once."""
+    return require_browser()
+
+
 @pytest.fixture(scope="module")
-def server(demo_index_path):
+def server(browser_tools, demo_index_path):
     """`streamlit run ui/app.py` on a free port against the demo index; always stopped."""
-    require_browser()
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
     env = {**os.environ, "KB_INDEX": str(demo_index_path), "PYTHONUNBUFFERED": "1"}
@@ -104,8 +109,8 @@ def server(demo_index_path):
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    sync_playwright, chromium = require_browser()
+def page(browser_tools, server):
+    sync_playwright, chromium = browser_tools
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -142,6 +147,7 @@ def test_question_answer_card_then_year_filter(page):
     assert card.locator("mark", has_text="综合查一次").count() >= 2
     card.locator("canvas, svg").first.wait_for(state="visible")  # the regions chart
     assert page.locator(".kb-passage").count() >= 2
+    assert page.locator('[data-testid="stException"]').count() == 0
 
     card.scroll_into_view_if_needed()
     card.screenshot(path=str(ARTIFACTS / "answer-card.png"))

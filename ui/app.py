@@ -114,7 +114,7 @@ def sidebar_status(loaded: Loaded | None) -> None:
         st.caption(r.md_escape(f"已嵌入 {s['embedded']} 段 · 嵌入模型 {s['embedder']}（{s['dim']} 维，{s['dense_index']}）"))
         st.caption(r.md_escape(f"索引目录 {s['index']}"))
         if loaded.warming.is_alive():
-            st.caption("⏳ 正在后台预热（模型与 BM25 编译），首次查询可能稍慢")
+            st.caption(":material/hourglass_top: 正在后台预热（载入模型、编译 BM25），首次查询可能稍慢")
 
 
 def sidebar_filters(docs: pd.DataFrame) -> tuple[str, int, Filters]:
@@ -186,7 +186,7 @@ def search_page(path: Path, version: int | None, loaded: Loaded | None) -> None:
 def answer_card(answer, terms: list[str]) -> None:
     with st.container(border=True, key="answer-card"):
         st.subheader("回答")
-        st.html(r.answer_line_html(answer, terms))
+        st.html(r.answer_line_html(answer, r.highlight_terms([answer.term])))
         if answer.intent == "regions" and answer.regions:
             table, chart = st.columns([3, 1])
             table.html(r.regions_table_html(answer.regions, terms))
@@ -209,12 +209,11 @@ def regions_chart(entries) -> None:
         .encode(
             y=alt.Y("province:N", title=None, sort="-x"),
             x=alt.X("count():Q", title="地区数", axis=alt.Axis(tickMinStep=1, format="d")),
-            color=alt.Color("year:N", title="年份", legend=alt.Legend(orient="bottom")),
+            color=alt.Color("year:N", title="年份", legend=alt.Legend(orient="top")),
             tooltip=[alt.Tooltip("region:N", title="地区"), alt.Tooltip("province:N", title="省份"),
                      alt.Tooltip("year:N", title="年份")],
         )
-        .properties(height=max(80, 36 * df["province"].nunique()))
-    )
+    )  # no fixed height: one band per province keeps labels apart in a narrow column
     st.altair_chart(chart, width="stretch")
 
 
