@@ -267,7 +267,9 @@ class Answerer:
                 f = Filters(year_from=int(target), year_to=int(target))
             else:
                 f = Filters(region=target)
-            hits = self.s.search(topic, k=3, filters=f, infer_filters=False)
+            hits = self.s.search(topic, k=30, filters=f, infer_filters=False)
+            literal = [h for h in hits if q.term and q.term in h.chunk.folded]
+            hits = (literal or hits)[:3]  # passages that name the topic, else the closest ones
             if not hits:
                 entries.append(RegionEntry(target, None, None, int(target) if target.isdigit() else None, 0))
                 continue

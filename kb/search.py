@@ -22,6 +22,11 @@ from .normalise import fold
 from .store import Store
 from .tokenize import Tokenizer
 
+# Weight of the dense leg in the fusion (BM25's is 1). The default embedder, 4-bit
+# multilingual-e5-small, ranks short Chinese policy terms worse than BM25 (dev set, README table):
+# at equal weight hybrid R@10 0.903 / MRR 0.889, at 0.5 0.951 / 0.944 — above either leg alone.
+DENSE_WEIGHT = 0.5
+
 _PHRASE = re.compile(r"[“\"「『]([^“”\"「」『』]+)[”\"」』]")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _ADMIN_SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|新区|街道|省|市|区|县|镇|乡)$")
@@ -195,6 +200,7 @@ class Searcher:
         max_per_doc: int | None = None,
         depth: int = 100,
         infer_filters: bool = True,
+        dense_weight: float = DENSE_WEIGHT,
     ) -> list[Hit]:
         if mode not in ("bm25", "dense", "hybrid"):
             raise ValueError(f"unknown search mode {mode!r}: use bm25, dense or hybrid")
@@ -210,7 +216,7 @@ class Searcher:
         elif mode == "dense":
             fused = [(c, 1.0 / (60 + r)) for r, c in enumerate(dense_ids, 1)]
         else:
-            fused = rrf([bm25_ids, dense_ids])
+            fused = rrf([bm25_ids, dense_ids], weights=[1.0, dense_weight])
         return self._hits(fused, bm25_ids, dense_ids, k, max_per_doc)
 
     def _hits(self, fused, bm25_ids, dense_ids, k, max_per_doc) -> list[Hit]:

@@ -138,3 +138,9 @@ def test_faiss_flat_and_hnsw_return_chunk_ids_and_honour_filters(tmp_path):
         index.save(tmp_path / kind)
         again = DenseIndex.load(tmp_path / kind, 16)
         assert again.search(vecs[7], 1)[0][0] == ids[7]
+
+
+def test_weighted_rrf():
+    fused = dict(rrf([[1, 2], [2, 1]], k=60, weights=[1.0, 0.5]))
+    assert fused[1] == pytest.approx(1 / 61 + 0.5 / 62)
+    assert fused[1] > fused[2]
