@@ -112,7 +112,8 @@ class SentenceTransformerEmbedder(Embedder):
                         f"cannot load sentence-transformers model {self.model_name!r}: {e}. "
                         "Give a local path, or a hub name this machine can download."
                     ) from e
-                self._dim = int(self._model.get_sentence_embedding_dimension())
+                get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+                self._dim = int(get_dim())
         return self._model
 
     @property
