@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import zipfile
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -64,6 +65,15 @@ class _Unit:
         return tuple(n for n in (self.province, self.city, self.county) if n and n != self.name)
 
 
+def _gazetteer_lines(stem: str) -> list[str]:
+    """jionlp ships its dictionaries zipped and unzips them on first import; read whichever is there."""
+    if os.path.exists(stem + ".txt"):
+        with open(stem + ".txt", encoding="utf-8") as f:
+            return f.readlines()
+    with zipfile.ZipFile(stem + ".zip") as z:
+        return z.read("china_location.txt").decode("utf-8").splitlines(keepends=True)
+
+
 class _Gazetteer:
     def __init__(self, path: str):
         by_name: dict[str, list[_Unit]] = {}
@@ -75,39 +85,38 @@ class _Gazetteer:
             if unit not in lst:
                 lst.append(unit)
 
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("\t\t\t\t"):  # villages / communities: not needed
+        for line in _gazetteer_lines(path):
+            if line.startswith("\t\t\t\t"):  # villages / communities: not needed
+                continue
+            depth = len(line) - len(line.lstrip("\t"))
+            parts = line.strip().split("\t")
+            name = parts[0]
+            aliases = parts[2].split("/") if len(parts) >= 3 else []
+            if depth == 0:
+                province, city, county = name, None, None
+                unit = _Unit(name, "province", province, None, None)
+            elif depth == 1:
+                county = None
+                if name == province or "直辖" in name:  # municipalities, 省直辖行政区划
+                    city = name if name == province else None
                     continue
-                depth = len(line) - len(line.lstrip("\t"))
-                parts = line.strip().split("\t")
-                name = parts[0]
-                aliases = parts[2].split("/") if len(parts) >= 3 else []
-                if depth == 0:
-                    province, city, county = name, None, None
-                    unit = _Unit(name, "province", province, None, None)
-                elif depth == 1:
+                city = name
+                unit = _Unit(name, "city", province, city, None)
+            elif depth == 2:
+                if "直辖" in name:  # 市直辖行政区划 (东莞, 中山 …): towns hang off the city
                     county = None
-                    if name == province or "直辖" in name:  # municipalities, 省直辖行政区划
-                        city = name if name == province else None
-                        continue
-                    city = name
-                    unit = _Unit(name, "city", province, city, None)
-                elif depth == 2:
-                    if "直辖" in name:  # 市直辖行政区划 (东莞, 中山 …): towns hang off the city
-                        county = None
-                        continue
-                    county = name
-                    unit = _Unit(name, "county", province, city, county)
-                else:
-                    unit = _Unit(name, "town", province, city, county)
-                    add(by_name, name, unit)
                     continue
+                county = name
+                unit = _Unit(name, "county", province, city, county)
+            else:
+                unit = _Unit(name, "town", province, city, county)
                 add(by_name, name, unit)
-                for a in aliases:
-                    a = a.strip()
-                    if len(a) >= 2 and a != name and "直辖" not in a:
-                        add(by_alias, a, unit)
+                continue
+            add(by_name, name, unit)
+            for a in aliases:
+                a = a.strip()
+                if len(a) >= 2 and a != name and "直辖" not in a:
+                    add(by_alias, a, unit)
         self.by_name = by_name
         self.by_alias = by_alias
         # Last two characters of every full name → the name lengths ending so, longest first.
@@ -148,7 +157,7 @@ def _gazetteer() -> _Gazetteer:
                 if spec is None or not spec.submodule_search_locations:
                     raise RuntimeError("kb.metadata needs the jionlp package (its place gazetteer)")
                 base = list(spec.submodule_search_locations)[0]
-                _gaz = _Gazetteer(os.path.join(base, "dictionary", "china_location.txt"))
+                _gaz = _Gazetteer(os.path.join(base, "dictionary", "china_location"))
     return _gaz
 
 

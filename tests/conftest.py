@@ -18,7 +18,8 @@ def build_demo_index(path: Path):
     from kb import KnowledgeBase
 
     kb = KnowledgeBase.open(path, create=True)
-    kb.ingest([SAMPLES])
+    report = kb.ingest([SAMPLES])
+    assert (report.added, report.failed) == (5, []), report.failed  # a broken build fails loudly, once
     return kb
 
 
