@@ -223,7 +223,7 @@ class Answerer:
         literal = [(h, h.chunk.folded.find(q.term)) for h in hits if q.term in h.chunk.folded]
         if literal:
             return literal
-        words = [t for t in self.s.tokenizer.tokens(q.term)]
+        words = self.s.tokenizer.tokens(q.term)
         if len(words) > 1:
             every = [(h, h.chunk.folded.find(words[0])) for h in hits if all(w in h.chunk.folded for w in words)]
             if every:

@@ -151,7 +151,7 @@ class Filters:
         return self == Filters()
 
     def accepts(self, doc: Document) -> bool:
-        m = self.meta_of(doc)
+        m = doc.meta
         if self.year_from is not None and (m.year is None or m.year < self.year_from):
             return False
         if self.year_to is not None and (m.year is None or m.year > self.year_to):
@@ -165,10 +165,6 @@ class Filters:
         if self.doc_type and m.doc_type != self.doc_type:
             return False
         return True
-
-    @staticmethod
-    def meta_of(doc: Document) -> Metadata:
-        return doc.meta
 
 
 def _region_matches(wanted: str, m: Metadata) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import numpy as np
 
@@ -222,7 +221,7 @@ class Searcher:
     def _hits(self, fused, bm25_ids, dense_ids, k, max_per_doc) -> list[Hit]:
         bm25_rank = {c: r for r, c in enumerate(bm25_ids, 1)}
         dense_rank = {c: r for r, c in enumerate(dense_ids, 1)}
-        chunks = self.store.chunks(c for c, _ in fused[: max(k * 4, 50)] if True)
+        chunks = self.store.chunks(c for c, _ in fused[: max(k * 4, 50)])  # enough for most caps
         hits: list[Hit] = []
         per_doc: dict[str, int] = {}
         for chunk_id, score in fused:
@@ -238,12 +237,11 @@ class Searcher:
         return hits
 
 
-@lru_cache(maxsize=64)
 def parse_year_range(spec: str) -> tuple[int | None, int | None]:
-    """'2020' → (2020, 2020); '2020-2022' → (2020, 2022); '2020-' → (2020, None)."""
-    m = re.fullmatch(r"\s*(\d{4})?\s*(?:[-–~至]\s*(\d{4})?)?\s*", spec)
-    if not m or not (m.group(1) or m.group(2)):
+    """'2020' → (2020, 2020); '2020-2022' → (2020, 2022); '2020-' → (2020, None); '-2022' → (None, 2022)."""
+    m = re.fullmatch(r"\s*(\d{4})?\s*(?:([-–~至])\s*(\d{4})?)?\s*", spec)
+    if not m or not (m.group(1) or m.group(3)):
         raise ValueError(f"bad year range {spec!r}: use 2020, 2020-2022, 2020- or -2022")
     lo = int(m.group(1)) if m.group(1) else None
-    hi = int(m.group(2)) if m.group(2) else (lo if "-" not in spec and "–" not in spec and "~" not in spec and "至" not in spec else None)
+    hi = int(m.group(3)) if m.group(3) else (None if m.group(2) else lo)
     return lo, hi
