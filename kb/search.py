@@ -67,10 +67,14 @@ class RegionGazetteer:
                     for form in {name, short_name(name)}:
                         self.regions.setdefault(form, name)
 
+        # Longest names first, sorted once: a query is checked against every name.
+        self._region_forms = sorted(self.regions, key=len, reverse=True)
+        self._province_forms = sorted(self.provinces, key=len, reverse=True)
+
     def find(self, folded: str) -> tuple[str | None, str | None]:
         """(province, region) named in a query, longest match first."""
-        region = next((self.regions[n] for n in sorted(self.regions, key=len, reverse=True) if n in folded), None)
-        province = next((self.provinces[n] for n in sorted(self.provinces, key=len, reverse=True) if n in folded), None)
+        region = next((self.regions[n] for n in self._region_forms if n in folded), None)
+        province = next((self.provinces[n] for n in self._province_forms if n in folded), None)
         if region and province and short_name(province) in region:
             province = None
         return province, region
@@ -78,7 +82,7 @@ class RegionGazetteer:
     def names_in(self, folded: str) -> list[str]:
         """Every region named in a text (canonical names, in order of appearance, no overlaps)."""
         taken: list[tuple[int, int, str]] = []
-        for form in sorted(self.regions, key=len, reverse=True):
+        for form in self._region_forms:
             start = folded.find(form)
             while start >= 0:
                 end = start + len(form)
@@ -118,6 +122,7 @@ class Searcher:
         self.gazetteer = RegionGazetteer(docs)
         self._folded_rows: list[str] | None = None
         self._mask_cache: dict[Filters, np.ndarray] = {}
+        self._doc_mask_cache: dict[Filters, np.ndarray] = {}
 
     # ---- query understanding -----------------------------------------------------------
     def parse(self, query: str, filters: Filters | None = None, infer: bool = True) -> ParsedQuery:
@@ -153,13 +158,22 @@ class Searcher:
 
     # ---- masks -------------------------------------------------------------------------
     def _doc_mask(self, filters: Filters) -> np.ndarray:
-        return np.array([filters.accepts(self.docs[d]) for d in self._doc_order], dtype=bool)
+        """Bool per document; cached, since the same few filters recur across queries."""
+        mask = self._doc_mask_cache.get(filters)
+        if mask is None:
+            if len(self._doc_mask_cache) > 256:
+                self._doc_mask_cache.clear()
+            mask = np.array([filters.accepts(self.docs[d]) for d in self._doc_order], dtype=bool)
+            self._doc_mask_cache[filters] = mask
+        return mask
 
     def row_mask(self, filters: Filters, phrases: tuple[str, ...] = ()) -> np.ndarray | None:
         """Bool per BM25 row, or None when nothing restricts the search."""
         mask = None
         if not filters.is_empty():
             if filters not in self._mask_cache:
+                if len(self._mask_cache) > 64:
+                    self._mask_cache.clear()
                 doc_ok = np.append(self._doc_mask(filters), False)  # index -1 → chunk of a vanished doc
                 self._mask_cache[filters] = doc_ok[self.row_doc]
             mask = self._mask_cache[filters]

@@ -39,6 +39,18 @@ SAMPLES = ROOT / "data" / "samples"
 TARGET = 0.80
 
 
+def code_version() -> str:
+    """The commit the benchmark ran on, and whether kb/ had uncommitted changes."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "kb"], cwd=ROOT, capture_output=True, text=True).stdout
+        return f"kb at {head or '?'}{' + uncommitted changes in kb/' if dirty.strip() else ''}"
+    except OSError:
+        return "kb at (no git)"
+
+
 def log(*args) -> None:
     print(f"[{time.strftime('%H:%M:%S')}]", *args, file=sys.stderr, flush=True)
 
@@ -276,7 +288,7 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
 
     lines = report_lines(res)
-    lines.append(f"\ntotal wall time {time.perf_counter() - t_all:.0f} s")
+    lines.append(f"\n{code_version()}; {os.cpu_count()} CPUs; total wall time {time.perf_counter() - t_all:.0f} s")
     print("\n".join(lines))
     if args.out:
         Path(args.out).write_text(json.dumps({"results": res, "table": lines}, ensure_ascii=False, indent=1))

