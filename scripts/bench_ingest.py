@@ -310,6 +310,8 @@ def report_lines(r: dict) -> list[str]:
         f"{'(a) bare embedder.embed_passages':44}{r['bare_s']:9.1f}{r['bare_pps']:12.2f}",
         f"{'(b) kb.ingest(dense=True), fresh index':44}{r['ingest_s']:9.1f}{r['ingest_pps']:12.2f}",
         f"{'ratio (b)/(a)':44}{'':9}{r['ratio']:12.3f}   target ≥ {TARGET:.2f}: {'PASS' if r['ratio'] >= TARGET else 'FAIL'}",
+        f"{'  (embedder time inside (b)) / (b) total':44}{'':9}{emb_model / r['ingest_s']:12.3f}   "
+        "(ingest overhead alone; the gap to the ratio above is embedder speed drift between (a) and (b))",
         f"{'second ingest of the same files':44}{r['reingest_s']:9.2f}   {r['reingest_report']}; "
         f"embedder calls {r['reingest_embed_calls']} {'(PASS: embeds nothing)' if r['reingest_embed_calls'] == 0 else '(FAIL)'}",
         f"{'ingest(dense=False) (index A, for the inputs)':44}{r['ingest_no_dense_s']:9.1f}",

@@ -104,3 +104,9 @@ def test_missing_index_is_a_clear_error(tmp_path, capsys):
         KnowledgeBase.open(tmp_path / "nothing")
     assert main(["search", "x", "--index", str(tmp_path / "nothing")]) == 2
     assert "no kb index" in capsys.readouterr().err
+
+
+def test_quoted_phrase_inside_a_longer_token_still_matches(demo_index):
+    whole = {h.chunk.chunk_id for h in demo_index.search("“综合查一次”", k=20)}
+    part = {h.chunk.chunk_id for h in demo_index.search("“查一次”", k=20)}
+    assert whole and whole <= part  # 查一次 sits inside the token 综合查一次: substring semantics
