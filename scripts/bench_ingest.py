@@ -31,47 +31,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-CORPUS = Path("/work/shared/corpus/national/government_work_reports.jsonl")
-if not CORPUS.exists():
-    CORPUS = ROOT / "data" / "corpus" / "national" / "government_work_reports.jsonl"
-SAMPLES = ROOT / "data" / "samples"
+from _bench_common import CORPUS, SAMPLES, code_version, cpu_busy, log  # noqa: E402
+
 TARGET = 0.80
-
-
-def code_version() -> str:
-    """The commit the benchmark ran on, and whether kb/ had uncommitted changes."""
-    import subprocess
-
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "kb"], cwd=ROOT, capture_output=True, text=True).stdout
-        return f"kb at {head or '?'}{' + uncommitted changes in kb/' if dirty.strip() else ''}"
-    except OSError:
-        return "kb at (no git)"
-
-
-def log(*args) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}]", *args, file=sys.stderr, flush=True)
-
-
-def _cpu_busy() -> float:
-    with open("/proc/stat") as f:
-        vals = [int(x) for x in f.readline().split()[1:]]
-    return (sum(vals[:8]) - vals[3] - vals[4]) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
 def other_load(into: list):
     """Appends the CPU (in cores) other processes used during the block: noisy neighbours skew timings."""
     t = os.times()
-    t0, busy0, own0 = time.monotonic(), _cpu_busy(), t.user + t.system
+    t0, busy0, own0 = time.monotonic(), cpu_busy(), t.user + t.system
     try:
         yield
     finally:
         t = os.times()
         wall = max(time.monotonic() - t0, 1e-9)
-        into.append(max(_cpu_busy() - busy0 - (t.user + t.system - own0), 0.0) / wall)
+        into.append(max(cpu_busy() - busy0 - (t.user + t.system - own0), 0.0) / wall)
 
 
 def wait_idle(max_s: float, threshold: float = 0.2) -> None:

@@ -32,28 +32,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-CORPUS = Path("/work/shared/corpus/national/government_work_reports.jsonl")
-if not CORPUS.exists():  # a checkout without the shared corpus: the repo's own copy, if any
-    CORPUS = ROOT / "data" / "corpus" / "national" / "government_work_reports.jsonl"
+from _bench_common import CORPUS, code_version, cpu_busy, log  # noqa: E402
+
 SEED = 20240601
 DEPTH = 100  # candidates per leg, as Searcher.search uses by default
-
-
-def code_version() -> str:
-    """The commit the benchmark ran on, and whether kb/ had uncommitted changes."""
-    import subprocess
-
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "kb"], cwd=ROOT, capture_output=True, text=True).stdout
-        return f"kb at {head or '?'}{' + uncommitted changes in kb/' if dirty.strip() else ''}"
-    except OSError:
-        return "kb at (no git)"
-
-
-def log(*args) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}]", *args, file=sys.stderr, flush=True)
 
 
 def rss_mib() -> tuple[float, float]:
@@ -73,17 +57,6 @@ def rss_mib() -> tuple[float, float]:
     return cur, peak
 
 
-def _cpu_busy() -> float:
-    """Busy CPU seconds of the whole machine so far (all cores), from /proc/stat."""
-    try:
-        with open("/proc/stat") as f:
-            vals = [int(x) for x in f.readline().split()[1:]]
-    except OSError:
-        return float("nan")
-    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
-    return (sum(vals[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
 class OtherLoad:
     """CPU used by *other* processes while timing (cores' worth): a noisy neighbour skews latency."""
 
@@ -92,12 +65,12 @@ class OtherLoad:
 
     def start(self) -> None:
         t = os.times()
-        self._t0, self._busy0, self._own0 = time.monotonic(), _cpu_busy(), t.user + t.system
+        self._t0, self._busy0, self._own0 = time.monotonic(), cpu_busy(), t.user + t.system
 
     def stop(self) -> float:
         t = os.times()
         wall = max(time.monotonic() - self._t0, 1e-9)
-        other = max((_cpu_busy() - self._busy0) - (t.user + t.system - self._own0), 0.0) / wall
+        other = max((cpu_busy() - self._busy0) - (t.user + t.system - self._own0), 0.0) / wall
         self.samples.append(other)
         return other
 
