@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (IndexUnusable, ValueError, FileNotFoundError) as e:
+    except (IndexUnusable, ValueError, FileNotFoundError, RuntimeError) as e:  # e.g. a model that cannot load
         print(f"kb: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -10,6 +10,8 @@ from kb import Filters, KnowledgeBase
 from kb.cli import main
 from kb.segment import EmbedderMismatch, IndexUnusable
 
+from conftest import SAMPLE
+
 
 def sources(hits):
     return {h.doc.source.rsplit("/", 1)[-1][:3] for h in hits}
@@ -110,3 +112,11 @@ def test_quoted_phrase_inside_a_longer_token_still_matches(demo_index):
     whole = {h.chunk.chunk_id for h in demo_index.search("“综合查一次”", k=20)}
     part = {h.chunk.chunk_id for h in demo_index.search("“查一次”", k=20)}
     assert whole and whole <= part  # 查一次 sits inside the token 综合查一次: substring semantics
+
+
+def test_an_embedder_that_cannot_load_is_a_one_line_error(tmp_path, capsys):
+    missing = tmp_path / "no-such-model"
+    code = main(["ingest", str(SAMPLE["003"]), "--index", str(tmp_path / "ix"),
+                 "--embedder", f"sentence-transformers:{missing}", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("kb: ") and "no-such-model" in err and len(err.splitlines()) == 1
