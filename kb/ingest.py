@@ -68,11 +68,18 @@ def prepare(raw: RawDocument) -> tuple[Document, list[tuple]]:
     return doc, rows
 
 
-def store_document(store: Store, raw: RawDocument) -> tuple[Outcome, str]:
-    """Write one document inside the caller's transaction; returns (outcome, note)."""
+def store_document(store: Store, raw: RawDocument, reparse: bool = False) -> tuple[Outcome, str]:
+    """Write one document inside the caller's transaction; returns (outcome, note).
+
+    `reparse` re-derives metadata and chunks of a document whose text did not change (after an
+    upgrade of kb's parsers); unchanged passages keep their cached embeddings.
+    """
     doc, rows = prepare(raw)
     current = store.doc_for_source(raw.source)
     if current == doc.doc_id:
+        if reparse and store.differs(doc, rows):
+            store.replace_document(doc, rows)
+            return "updated", "re-parsed"
         return "unchanged", ""
     duplicate_of = store.doc_for_hash(doc.content_hash)
     if current is not None:
@@ -91,6 +98,7 @@ def ingest_paths(
     report: IngestReport | None = None,
     on_file: Callable[[Path, int, int], None] | None = None,
     progress: bool = False,
+    reparse: bool = False,
 ) -> IngestReport:
     report = report or IngestReport()
     try:
@@ -102,11 +110,11 @@ def ingest_paths(
     for i, path in enumerate(bar):
         if on_file:
             on_file(path, i, len(files))
-        ingest_file(store, path, report)
+        ingest_file(store, path, report, reparse)
     return report
 
 
-def ingest_file(store: Store, path: Path, report: IngestReport) -> None:
+def ingest_file(store: Store, path: Path, report: IngestReport, reparse: bool = False) -> None:
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -114,7 +122,7 @@ def ingest_file(store: Store, path: Path, report: IngestReport) -> None:
         return
     file_hash = hashlib.sha1(data).hexdigest()
     key = str(path.resolve())
-    if store.file_hash(key) == file_hash:
+    if not reparse and store.file_hash(key) == file_hash:
         report.record(str(path), "unchanged", "file unchanged")
         return
     try:
@@ -134,7 +142,7 @@ def ingest_file(store: Store, path: Path, report: IngestReport) -> None:
                 continue
             try:
                 with _savepoint(store):
-                    outcome, note = store_document(store, item)
+                    outcome, note = store_document(store, item, reparse)
             except Exception as e:
                 report.record(item.source, "failed", str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}")
                 any_failed = True

@@ -99,10 +99,12 @@ class KnowledgeBase:
         progress: bool = False,
         on_file: Callable[[Path, int, int], None] | None = None,
         on_embed: Callable[[int, int], None] | None = None,
+        reparse: bool = False,
     ) -> IngestReport:
-        """Add files and folders; re-index what changed. `dense=False` leaves embedding for `embed()`."""
+        """Add files and folders; re-index what changed. `dense=False` leaves embedding for `embed()`;
+        `reparse=True` re-derives metadata and chunks of unchanged files (after upgrading kb)."""
         with self._lock:
-            report = ingest_paths(self.store, paths, on_file=on_file, progress=progress)
+            report = ingest_paths(self.store, paths, on_file=on_file, progress=progress, reparse=reparse)
             if report.changed or not self.manifest.segment:
                 if dense:
                     self._embed_missing(progress=progress, on_embed=on_embed)

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +162,23 @@ class Store:
                 for i, (span, text, folded, h) in enumerate(chunks)
             ],
         )
+
+    def differs(self, doc: Document, chunks: Sequence[tuple[ChunkSpan, str, str, str]]) -> bool:
+        """Whether a re-parse of a stored document changed its metadata or its chunking."""
+        stored = self.document(doc.doc_id)
+        if stored is None or stored.meta != doc.meta:
+            return True
+        old = [(c.section, c.start, c.end) for c in self.chunks_of(doc.doc_id)]
+        return old != [(span.section, span.start, span.end) for span, *_ in chunks]
+
+    def replace_document(self, doc: Document, chunks: Sequence[tuple[ChunkSpan, str, str, str]]) -> None:
+        """Swap a document's row and chunks, keeping every source that points at it."""
+        sources = [r[0] for r in self.db.execute("SELECT source FROM sources WHERE doc_id = ?", (doc.doc_id,))]
+        first = self.db.execute("SELECT source FROM documents WHERE doc_id = ?", (doc.doc_id,)).fetchone()[0]
+        self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc.doc_id,))  # cascades to chunks, sources
+        self.insert_document(replace(doc, source=first), chunks)
+        for source in sources:
+            self.set_source(source, doc.doc_id)
 
     def _doc_from_row(self, row: sqlite3.Row | tuple, with_text: bool) -> Document:
         doc_id, source, content_hash, *rest = row

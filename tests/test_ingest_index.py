@@ -144,3 +144,17 @@ def test_sentence_transformers_prompts_are_configurable_and_part_of_the_id():
     assert abs(float(q1 @ q1) - 1) < 1e-4 and float(q1 @ q2) < 0.9999  # the prompt changes the vector
     with pytest.raises(ValueError, match="bad embedder option"):
         get_embedder(f"sentence-transformers:{path};temperature=3")
+
+
+def test_reparse_refreshes_stale_metadata_without_reembedding(demo_copy, counting):
+    kb = KnowledgeBase.open(demo_copy)
+    doc = next(d for d in kb.documents() if d.source.endswith(SAMPLE["003"].name))
+    with kb.store.transaction():  # as if an older kb had derived it differently
+        kb.store.db.execute("UPDATE documents SET region = '旧地名', level = 'county' WHERE doc_id = ?", (doc.doc_id,))
+    assert kb.ingest([SAMPLE["003"].parent]).unchanged == 5  # plain re-ingest skips unchanged files
+    report = kb.ingest([SAMPLE["003"].parent], reparse=True)
+    assert (report.updated, report.unchanged, report.failed) == (1, 4, [])
+    again = kb.document(doc.doc_id)
+    assert (again.meta.region, again.meta.level, again.source) == ("阳城镇", "town", doc.source)
+    assert counting.passages == 0  # same text, same title: every vector came from the cache
+    assert {e.region for e in kb.ask("哪些地区推行综合查一次").regions} == {"海盐县", "阳城镇"}
