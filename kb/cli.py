@@ -161,6 +161,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     kb = KnowledgeBase.open(args.index)
     filters = _filters(args)
+    kb.searcher()  # load the indexes first: took_ms measures the query, not the index load
     for query in args.queries:
         t0 = time.perf_counter()
         hits = kb.search(query, k=args.k, mode=args.mode, filters=filters, max_per_doc=args.max_per_doc,
