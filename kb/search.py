@@ -120,7 +120,6 @@ class Searcher:
         doc_of_chunk = dict(zip(ids.tolist(), (doc_index[d] for d in doc_ids)))
         self.row_doc = np.array([doc_of_chunk.get(int(c), -1) for c in bm25.chunk_ids], dtype=np.int64)
         self.gazetteer = RegionGazetteer(docs)
-        self._folded_rows: list[str] | None = None
         self._joined: tuple[str, np.ndarray] | None = None
         self._mask_cache: dict[Filters, np.ndarray] = {}
         self._doc_mask_cache: dict[Filters, np.ndarray] = {}
@@ -199,20 +198,21 @@ class Searcher:
         return has
 
     def _joined_rows(self) -> tuple[str, np.ndarray]:
+        """All row texts in one string (NUL-separated) and each row's start offset, built once."""
         if self._joined is None:
-            rows = self.folded_rows()
+            rows = self._row_texts()
             lengths = np.fromiter((len(r) + 1 for r in rows), dtype=np.int64, count=len(rows))
             starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(rows) else np.zeros(0, np.int64)
             self._joined = ("\x00".join(rows), starts)
         return self._joined
 
-    def folded_rows(self) -> list[str]:
-        if self._folded_rows is None:
-            self._folded_rows = list(self.store.iter_folded())
-            if len(self._folded_rows) != len(self.bm25):  # store changed after the segment was built
-                found = self.store.chunks(self.bm25.chunk_ids.tolist())
-                self._folded_rows = [found[int(c)].folded if int(c) in found else "" for c in self.bm25.chunk_ids]
-        return self._folded_rows
+    def _row_texts(self) -> list[str]:
+        """Folded text per BM25 row, in row order."""
+        rows = list(self.store.iter_folded())
+        if len(rows) != len(self.bm25):  # store changed after the segment was built
+            found = self.store.chunks(self.bm25.chunk_ids.tolist())
+            rows = [found[int(c)].folded if int(c) in found else "" for c in self.bm25.chunk_ids]
+        return rows
 
     # ---- the legs ----------------------------------------------------------------------
     def bm25_ranking(self, q: ParsedQuery, n: int, mask: np.ndarray | None) -> list[int]:

@@ -203,37 +203,33 @@ def answer_line_html(answer, terms: Sequence[str]) -> str:
     return f'<div class="kb-card kb-answer">{highlight(answer.answer, terms)}</div>'
 
 
+def _table_html(kind: str, headers: Sequence[str], rows: Sequence[str]) -> str:
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    return f'<table class="kb-table kb-{kind}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
 def regions_table_html(entries, terms: Sequence[str]) -> str:
-    rows = []
-    for e in entries:
-        quotes = "".join(citation_html(c, terms) for c in e.citations[:2]) or "—"
-        rows.append(
-            "<tr>"
-            f"<td><b>{esc(e.region)}</b></td><td>{esc(e.province or '—')}</td>"
-            f"<td>{esc(level_label(e.level) or '—')}</td><td>{esc(e.year or '年份不详')}</td>"
-            f"<td>{e.mentions}</td><td>{quotes}</td>"
-            "</tr>"
-        )
-    return (
-        '<table class="kb-table kb-regions"><thead><tr><th>地区</th><th>省份</th><th>层级</th><th>年份</th>'
-        "<th>提及</th><th>原文引用</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-    )
+    rows = [
+        "<tr>"
+        f"<td><b>{esc(e.region)}</b></td><td>{esc(e.province or '—')}</td>"
+        f"<td>{esc(level_label(e.level) or '—')}</td><td>{esc(e.year or '年份不详')}</td>"
+        f"<td>{e.mentions}</td><td>{''.join(citation_html(c, terms) for c in e.citations[:2]) or '—'}</td>"
+        "</tr>"
+        for e in entries
+    ]
+    return _table_html("regions", ["地区", "省份", "层级", "年份", "提及", "原文引用"], rows)
 
 
 def figures_table_html(figures, terms: Sequence[str]) -> str:
-    rows = []
-    for f in figures:
-        rows.append(
-            "<tr>"
-            f"<td><b>{esc(f.region)}</b></td><td>{esc(f.year or '年份不详')}</td>"
-            f"<td>{esc(f.indicator)}</td><td><b>{esc(f.value)}</b></td>"
-            f"<td>{citation_html(f.citation, list(terms) + [fold(f.value).lower()])}</td>"
-            "</tr>"
-        )
-    return (
-        '<table class="kb-table kb-figures"><thead><tr><th>地区</th><th>年份</th><th>指标</th><th>数值</th>'
-        "<th>原文引用</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-    )
+    rows = [
+        "<tr>"
+        f"<td><b>{esc(f.region)}</b></td><td>{esc(f.year or '年份不详')}</td>"
+        f"<td>{esc(f.indicator)}</td><td><b>{esc(f.value)}</b></td>"
+        f"<td>{citation_html(f.citation, list(terms) + [fold(f.value).lower()])}</td>"
+        "</tr>"
+        for f in figures
+    ]
+    return _table_html("figures", ["地区", "年份", "指标", "数值", "原文引用"], rows)
 
 
 def compare_column_html(entry, terms: Sequence[str]) -> str:
