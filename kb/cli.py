@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .check import check
 from .knowledgebase import KnowledgeBase
+from .load import DEFAULT_MAX_FILE_MB
 from .models import DOC_TYPES, LEVELS, Filters
 from .search import parse_year_range
 from .segment import IndexUnusable
@@ -17,6 +19,15 @@ from .segment import IndexUnusable
 
 def _index_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, default=None, help="index directory (default: $KB_INDEX or index/)")
+
+
+def _wait_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-wait", action="store_true",
+                   help="if another kb process is writing this index, stop at once instead of waiting for it")
+
+
+def _waiting(holder: str) -> None:
+    print(f"kb: another kb process is writing this index ({holder}); waiting for it to finish…", file=sys.stderr)
 
 
 def _filter_args(p: argparse.ArgumentParser) -> None:
@@ -44,12 +55,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-dense", action="store_true", help="BM25 only now; add the dense leg later with `kb embed`")
     p.add_argument("--reparse", action="store_true",
                    help="re-derive metadata and chunks of unchanged files too (after upgrading kb)")
+    p.add_argument("--max-file-mb", type=float, default=None,
+                   help=f"skip files larger than this (default: $KB_MAX_FILE_MB or {DEFAULT_MAX_FILE_MB:g})")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _wait_arg(p)
 
     p = sub.add_parser("embed", help="embed passages that have no vector yet (resumable)")
     _index_arg(p)
     p.add_argument("--limit", type=int, help="embed at most this many passages now")
     p.add_argument("--quiet", action="store_true")
+    _wait_arg(p)
+
+    p = sub.add_parser("check", help="verify the index files against the store; says what is wrong and how to repair")
+    _index_arg(p)
+
+    p = sub.add_parser("reindex", help="rebuild BM25, FAISS and the lexicon from the store (the repair `kb check` names)")
+    _index_arg(p)
+    _wait_arg(p)
 
     p = sub.add_parser("docs", help="list documents with metadata and chunk counts")
     _index_arg(p)
@@ -107,21 +129,44 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    """Exit 0: every input went in; 1: some failed, the others went in; 2: nothing went in."""
     kb = KnowledgeBase.open(args.index, embedder=args.embedder, create=True)
-    report = kb.ingest(args.paths, dense=not args.no_dense, progress=not args.quiet, reparse=args.reparse)
+    report = kb.ingest(args.paths, dense=not args.no_dense, progress=not args.quiet, reparse=args.reparse,
+                       max_file_mb=args.max_file_mb, wait=not args.no_wait, on_wait=_waiting)
+    for line in report.warnings:
+        print(f"warning: {line}", file=sys.stderr)
     for line in report.failed:
         print(f"failed: {line}", file=sys.stderr)
     st = kb.status()
     print(f"{report.summary()} — index {st['index']}: {st['documents']} documents, {st['chunks']} chunks, "
           f"{st['embedded']} embedded ({st['embedder']})")
-    return 1 if report.failed and not report.changed and not report.unchanged else 0
+    return report.exit_code
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
     kb = KnowledgeBase.open(args.index)
-    done = kb.embed(progress=not args.quiet, limit=args.limit)
+    done = kb.embed(progress=not args.quiet, limit=args.limit, wait=not args.no_wait, on_wait=_waiting)
     st = kb.status()
     print(f"embedded {done} passages — {st['embedded']} of {st['chunks']} chunks have vectors")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when nothing needs repair (warnings allowed), 1 otherwise."""
+    from .knowledgebase import default_index_path
+
+    findings = check(args.index or default_index_path())
+    for f in findings:
+        print(f, file=sys.stdout if f.level == "ok" else sys.stderr)
+    return 1 if any(f.level == "problem" for f in findings) else 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    kb = KnowledgeBase.open(args.index)
+    kb.reindex(wait=not args.no_wait, on_wait=_waiting)
+    st = kb.status()
+    print(f"reindexed {st['index']}: {st['documents']} documents, {st['chunks']} chunks, {st['embedded']} embedded; "
+          f"segment {st['segment']}")
     return 0
 
 
@@ -255,6 +300,8 @@ COMMANDS = {
     "ask": cmd_ask,
     "similar": cmd_similar,
     "eval": cmd_eval,
+    "check": cmd_check,
+    "reindex": cmd_reindex,
 }
 
 if __name__ == "__main__":  # pragma: no cover

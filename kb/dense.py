@@ -65,6 +65,13 @@ class DenseIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    def ids(self) -> np.ndarray:
+        """The chunk ids in the index (for `kb check`)."""
+        return _faiss().vector_to_array(self._index.id_map).astype(np.int64)
+
+    def vector(self, chunk_id: int) -> np.ndarray:
+        return self._index.reconstruct(int(chunk_id))
+
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         _faiss().write_index(self._index, str(directory / "faiss.index"))

@@ -1,8 +1,10 @@
-"""Ingest: files → RawDocument → clean → metadata → chunks → store, with content dedup.
+"""Ingest: files → RawDocument → clean → metadata → chunks, then into the store, with content dedup.
 
-Each file is its own transaction, so one bad file never stops the others and never leaves half a
-document behind. A file whose bytes did not change since the last ingest is skipped before
-parsing; a document whose text is already stored (under any name) is stored once.
+Two phases, so that an interrupted ingest changes nothing: `read_inputs` parses every file
+without writing (a bad file, or a bad JSONL line, becomes one line in the report and the rest go
+on); `apply` writes the prepared documents inside the caller's transaction, which also commits the
+rebuilt index (see indexer.py). A file whose bytes did not change since the last ingest is skipped
+before parsing; a document whose text is already stored (under any name) is stored once.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunk import chunk
-from .load import LoadError, iter_files, load_file
+from .load import LoadError, LoadWarning, iter_files, load_bytes, read_file
 from .metadata import derive
 from .models import Document, RawDocument
 from .normalise import clean, fold
@@ -27,12 +29,24 @@ class IngestReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    failed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "source: reason", one line each
+    warnings: list[str] = field(default_factory=list)  # went in (or was skipped harmlessly), with a caveat
     outcomes: list[tuple[str, Outcome, str]] = field(default_factory=list)  # (source, outcome, note)
 
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated)
+
+    @property
+    def went_in(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+    @property
+    def exit_code(self) -> int:
+        """0: every input went in; 1: some failed, others went in; 2: nothing went in."""
+        if not self.failed:
+            return 0
+        return 1 if self.went_in else 2
 
     def record(self, source: str, outcome: Outcome, note: str = "") -> None:
         if outcome == "failed":
@@ -41,8 +55,40 @@ class IngestReport:
             setattr(self, outcome, getattr(self, outcome) + 1)
         self.outcomes.append((source, outcome, note))
 
+    def warn(self, source: str, reason: str) -> None:
+        self.warnings.append(f"{source}: {reason}")
+
+    def problem(self, error: LoadError) -> None:
+        if isinstance(error, LoadWarning):
+            self.warn(error.source, error.reason)
+        else:
+            self.record(error.source, "failed", error.reason)
+
     def summary(self) -> str:
         return f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, failed {len(self.failed)}"
+
+
+@dataclass
+class Prepared:
+    """One parsed document, ready to store: its Document and chunk rows (span, text, folded, embed hash)."""
+
+    raw: RawDocument
+    doc: Document
+    rows: list[tuple]
+
+    def embed_inputs(self) -> dict[str, str]:
+        return {key: embed_input(self.doc.meta.title, span.section, folded) for span, _, folded, key in self.rows}
+
+
+@dataclass
+class FilePlan:
+    """What one changed file will write: its documents, and its hash once all of them went in."""
+
+    path: Path
+    key: str
+    file_hash: str
+    items: list[Prepared]
+    complete: bool
 
 
 def content_hash(text: str) -> str:
@@ -68,13 +114,13 @@ def prepare(raw: RawDocument) -> tuple[Document, list[tuple]]:
     return doc, rows
 
 
-def store_document(store: Store, raw: RawDocument, reparse: bool = False) -> tuple[Outcome, str]:
+def store_document(store: Store, item: Prepared, reparse: bool = False) -> tuple[Outcome, str]:
     """Write one document inside the caller's transaction; returns (outcome, note).
 
     `reparse` re-derives metadata and chunks of a document whose text did not change (after an
     upgrade of kb's parsers); unchanged passages keep their cached embeddings.
     """
-    doc, rows = prepare(raw)
+    raw, doc, rows = item.raw, item.doc, item.rows
     current = store.doc_for_source(raw.source)
     if current == doc.doc_id:
         if reparse and store.differs(doc, rows):
@@ -86,70 +132,85 @@ def store_document(store: Store, raw: RawDocument, reparse: bool = False) -> tup
         store.forget_source(raw.source)
     if duplicate_of is not None:
         store.set_source(raw.source, duplicate_of)
-        return ("updated" if current else "unchanged"), f"same text as {duplicate_of}"
+        return ("updated" if current else "unchanged"), f"same text as {store.source_of(duplicate_of)}"
     store.insert_document(doc, rows)
     store.set_source(raw.source, doc.doc_id)
     return ("updated" if current else "added"), f"{len(rows)} chunks"
 
 
-def ingest_paths(
+def read_inputs(
     store: Store,
     paths: Iterable[str | Path],
-    report: IngestReport | None = None,
+    report: IngestReport,
     on_file: Callable[[Path, int, int], None] | None = None,
     progress: bool = False,
     reparse: bool = False,
-) -> IngestReport:
-    report = report or IngestReport()
-    try:
-        files = list(iter_files(paths))
-    except LoadError as e:
-        report.record(e.source, "failed", e.reason)
-        return report
-    bar = _progress(files, progress)
-    for i, path in enumerate(bar):
+    limit_mb: float | None = None,
+) -> list[FilePlan]:
+    """Parse every input (no writes); problems go into the report, one line per file or JSONL line."""
+    files: list[Path] = []
+    for item in iter_files(paths):
+        if isinstance(item, LoadError):
+            report.problem(item)
+        else:
+            files.append(item)
+    plans = []
+    for i, path in enumerate(_progress(files, progress)):
         if on_file:
             on_file(path, i, len(files))
-        ingest_file(store, path, report, reparse)
-    return report
+        plan = plan_file(store, path, report, reparse, limit_mb)
+        if plan is not None:
+            plans.append(plan)
+    return plans
 
 
-def ingest_file(store: Store, path: Path, report: IngestReport, reparse: bool = False) -> None:
+def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, limit_mb: float | None) -> FilePlan | None:
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        report.record(str(path), "failed", e.strerror or str(e))
-        return
+        data = read_file(path, limit_mb)
+    except LoadError as e:
+        report.problem(e)
+        return None
     file_hash = hashlib.sha1(data).hexdigest()
     key = str(path.resolve())
     if not reparse and store.file_hash(key) == file_hash:
         report.record(str(path), "unchanged", "file unchanged")
-        return
+        return None
     try:
-        items = load_file(path)
-    except LoadError as e:
-        report.record(e.source, "failed", e.reason)
-        return
-    except Exception as e:  # a parser bug must not stop the other files
+        items = load_bytes(path, data)
+    except Exception as e:  # noqa: BLE001 - a parser bug must not stop the other files
         report.record(str(path), "failed", f"{type(e).__name__}: {e}")
-        return
-    any_failed = False
-    with store.transaction():
-        for item in items:
-            if isinstance(item, LoadError):
-                report.record(item.source, "failed", item.reason)
-                any_failed = True
-                continue
+        return None
+    prepared, complete = [], True
+    for item in items:
+        if isinstance(item, LoadError):
+            report.problem(item)
+            complete = complete and isinstance(item, LoadWarning)
+            continue
+        try:
+            prepared.append(Prepared(item, *prepare(item)))
+        except Exception as e:  # noqa: BLE001 - one bad document, not the batch
+            report.record(item.source, "failed", str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}")
+            complete = False
+    return FilePlan(path, key, file_hash, prepared, complete)
+
+
+def apply(store: Store, plans: list[FilePlan], report: IngestReport, reparse: bool = False) -> None:
+    """Write the planned documents inside the caller's transaction (a savepoint per document)."""
+    for plan in plans:
+        complete = plan.complete
+        for item in plan.items:
             try:
                 with _savepoint(store):
                     outcome, note = store_document(store, item, reparse)
-            except Exception as e:
-                report.record(item.source, "failed", str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}")
-                any_failed = True
+            except Exception as e:  # noqa: BLE001 - rolled back to its savepoint alone
+                report.record(item.raw.source, "failed", f"{type(e).__name__}: {e}")
+                complete = False
                 continue
-            report.record(item.source, outcome, note)
-        if not any_failed:
-            store.set_file_hash(key, file_hash)
+            report.record(item.raw.source, outcome, note)
+            if note.startswith("same text as"):
+                report.warn(item.raw.source, f"{note}; indexed once")
+        if complete:
+            store.set_file_hash(plan.key, plan.file_hash)
 
 
 class _savepoint:

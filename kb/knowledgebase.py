@@ -6,29 +6,32 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from .answer import Answer, Answerer
 from .bm25 import BM25Index
 from .dense import DEFAULT_FLAT_MAX, DenseIndex
 from .embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
-from .ingest import IngestReport, ingest_paths
+from .indexer import MANIFEST_KEY, Indexer, stored_manifest
+from .ingest import IngestReport
+from .lock import write_lock
 from .models import Chunk, Document, Filters, Hit, SearchMode
-from .search import Searcher
+from .search import ParsedQuery, Searcher
 from .segment import (
     EmbedderMismatch,
     IndexUnusable,
     Manifest,
-    link_tree,
-    new_segment_dir,
-    prune_segments,
+    SegmentMissing,
+    manifest_text,
+    parse_manifest,
     read_manifest,
-    write_manifest,
+    segment_path,
 )
-from .store import Store
-from .tokenize import Tokenizer, harvest_terms
+from .store import DB_NAME, Store
+from .tokenize import Tokenizer
 
 EMBED_BATCH = int(os.environ.get("KB_EMBED_BATCH", "32"))  # raise on a GPU (e.g. 256)
-EMBED_CHECKPOINT = 2000  # chunks embedded between dense-index rebuilds during `embed`
+T = TypeVar("T")
 
 
 def default_index_path() -> Path:
@@ -39,7 +42,10 @@ def default_index_path() -> Path:
 class KnowledgeBase:
     """A corpus store plus its BM25 and dense indexes, in one directory.
 
-    Opening is cheap; the indexes and the embedder load on the first search.
+    Opening is cheap; the indexes and the embedder load on the first search. Every read runs in
+    one database snapshot and follows the committed manifest, so a long-lived handle (the UI's)
+    sees a new index as soon as a writer — in this process or another — commits it, and never a
+    half-written one. Writes go through `Indexer` (one writer per index, see indexer.py).
     """
 
     def __init__(self, directory: Path, store: Store, manifest: Manifest, flat_max: int = DEFAULT_FLAT_MAX) -> None:
@@ -47,6 +53,7 @@ class KnowledgeBase:
         self.store = store
         self.manifest = manifest
         self.flat_max = flat_max
+        self._manifest_text: str | None = None
         self._searcher: Searcher | None = None
         self._lock = threading.RLock()
 
@@ -65,24 +72,41 @@ class KnowledgeBase:
         with vectors from another model. `create=True` makes a new index when none exists.
         """
         directory = Path(path) if path is not None else default_index_path()
-        manifest = read_manifest(directory)
+        manifest = None
+        if (directory / DB_NAME).exists():
+            store = Store(directory)
+            manifest = stored_manifest(store) or cls._adopt_mirror(directory, store)
         if manifest is None:
             if not create:
                 raise IndexUnusable(f"{directory}: no kb index here; build one with `kb ingest PATH --index {directory}`")
-            directory.mkdir(parents=True, exist_ok=True)
             spec = embedder or DEFAULT_EMBEDDER
-            emb = get_embedder(spec)
-            manifest = Manifest(embedder_id=canonical_id(spec), dim=emb.dim)
+
+            def new_manifest() -> Manifest:
+                return Manifest(embedder_id=canonical_id(spec), dim=get_embedder(spec).dim)
+
+            with Indexer.session(directory, flat_max, EMBED_BATCH, new_manifest) as writer:
+                if writer.manifest.segment is None:  # nobody created it while we waited for the lock
+                    writer.publish_new()
             store = Store(directory)
-            kb = cls(directory, store, manifest, flat_max)
-            kb._rebuild(tokens=True, dense=True)
-            return kb
+            manifest = stored_manifest(store)
+            assert manifest is not None
         if embedder is not None and canonical_id(embedder) != manifest.embedder_id:
             raise EmbedderMismatch(
                 f"{directory}: index was built with embedder {manifest.embedder_id} ({manifest.dim}-d), "
                 f"not {canonical_id(embedder)}; use that embedder, or build a new index with --index"
             )
-        return cls(directory, Store(directory), manifest, flat_max)
+        return cls(directory, store, manifest, flat_max)
+
+    @staticmethod
+    def _adopt_mirror(directory: Path, store: Store) -> Manifest | None:
+        """kb 0.1.0 kept the manifest only in manifest.json: move it into the database, once."""
+        manifest = read_manifest(directory)
+        if manifest is None:
+            return None
+        with write_lock(directory), store.transaction():
+            if stored_manifest(store) is None:
+                store.set_state(MANIFEST_KEY, manifest_text(manifest))
+        return stored_manifest(store)
 
     @property
     def embedder(self) -> Embedder:
@@ -91,7 +115,10 @@ class KnowledgeBase:
     def close(self) -> None:
         self.store.close()
 
-    # ---- building ----------------------------------------------------------------------
+    # ---- writing (one writer per index; readers carry on) ---------------------------------
+    def _writer(self, wait: bool = True, on_wait: Callable[[str], None] | None = None):
+        return Indexer.session(self.directory, self.flat_max, EMBED_BATCH, wait=wait, on_wait=on_wait)
+
     def ingest(
         self,
         paths: Iterable[str | Path],
@@ -100,120 +127,71 @@ class KnowledgeBase:
         on_file: Callable[[Path, int, int], None] | None = None,
         on_embed: Callable[[int, int], None] | None = None,
         reparse: bool = False,
+        max_file_mb: float | None = None,
+        wait: bool = True,
+        on_wait: Callable[[str], None] | None = None,
     ) -> IngestReport:
         """Add files and folders; re-index what changed. `dense=False` leaves embedding for `embed()`;
-        `reparse=True` re-derives metadata and chunks of unchanged files (after upgrading kb)."""
-        with self._lock:
-            report = ingest_paths(self.store, paths, on_file=on_file, progress=progress, reparse=reparse)
-            if report.changed or not self.manifest.segment:
-                if dense:
-                    self._embed_missing(progress=progress, on_embed=on_embed)
-                self._rebuild(tokens=True, dense=True)
-            return report
+        `reparse=True` re-derives metadata and chunks of unchanged files (after upgrading kb).
+        Another writer on this index: wait for it (`on_wait` hears who), or raise IndexBusy."""
+        with self._writer(wait, on_wait) as writer:
+            return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, max_file_mb)
 
-    def embed(self, progress: bool = False, limit: int | None = None, on_embed: Callable[[int, int], None] | None = None) -> int:
+    def embed(self, progress: bool = False, limit: int | None = None, on_embed: Callable[[int, int], None] | None = None,
+              wait: bool = True, on_wait: Callable[[str], None] | None = None) -> int:
         """Embed chunks that have no vector yet, resumably; returns how many were embedded."""
-        with self._lock:
-            done = self._embed_missing(progress=progress, limit=limit, on_embed=on_embed, checkpoint=True)
-            self._rebuild(tokens=False, dense=True)
-            return done
+        with self._writer(wait, on_wait) as writer:
+            return writer.embed(progress, limit, on_embed)
 
-    def _embed_missing(
-        self,
-        progress: bool = False,
-        limit: int | None = None,
-        on_embed: Callable[[int, int], None] | None = None,
-        checkpoint: bool = False,
-    ) -> int:
-        todo = self.store.chunks_to_embed(self.manifest.embedder_id, limit)
-        if not todo:
-            return 0
-        embedder = self.embedder
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(todo), desc="embedding", unit="passage", smoothing=0.1)
-        seen: set[str] = set()
-        done = since_checkpoint = 0
-        try:
-            for i in range(0, len(todo), EMBED_BATCH):
-                batch = [(h, text) for _, h, text in todo[i : i + EMBED_BATCH] if h not in seen]
-                seen.update(h for h, _ in batch)
-                if batch:
-                    vectors = embedder.embed_passages([t for _, t in batch])
-                    with self.store.transaction():
-                        self.store.put_vectors(self.manifest.embedder_id, zip((h for h, _ in batch), vectors))
-                n = len(todo[i : i + EMBED_BATCH])
-                done += n
-                since_checkpoint += n
-                if bar:
-                    bar.update(n)
-                if on_embed:
-                    on_embed(done, len(todo))
-                if checkpoint and since_checkpoint >= EMBED_CHECKPOINT:
-                    self._rebuild(tokens=False, dense=True)
-                    since_checkpoint = 0
-        finally:
-            if bar:
-                bar.close()
-        return done
-
-    def _rebuild(self, tokens: bool, dense: bool) -> None:
-        """Write a new segment (BM25 and/or FAISS) and swap the manifest to it."""
-        old = self.directory / "segments" / self.manifest.segment if self.manifest.segment else None
-        seg = new_segment_dir(self.directory)
-        if tokens or old is None:
-            tokenizer = self._refresh_tokens()
-            ids, toks = self.store.all_tokens()
-            BM25Index.build(ids, toks).save(seg / "bm25")
-            (seg / "lexicon.txt").write_text("\n".join(tokenizer.terms), encoding="utf-8")
-            self.manifest.lexicon_hash, self.manifest.lexicon_terms = tokenizer.hash, len(tokenizer.terms)
-        else:
-            link_tree(old / "bm25", seg / "bm25")
-            link_tree_file(old / "lexicon.txt", seg / "lexicon.txt")
-        if dense or old is None:
-            ids, vectors = self.store.embedded_vectors(self.manifest.embedder_id, self.manifest.dim)
-            index = DenseIndex.build(ids, vectors, self.manifest.dim, self.flat_max)
-            index.save(seg / "dense")
-            self.manifest.dense_kind = index.kind
-        else:
-            link_tree(old / "dense", seg / "dense")
-        self.manifest.counts = {
-            "documents": self.store.count("documents"),
-            "chunks": self.store.count("chunks"),
-            "embedded": self.store.count_embedded(self.manifest.embedder_id),
-        }
-        self.manifest.segment = seg.name
-        write_manifest(self.directory, self.manifest)
-        prune_segments(self.directory, keep=seg.name)
-        self._searcher = None
-
-    def _refresh_tokens(self) -> Tokenizer:
-        """Tokenise chunks whose tokens were made with another lexicon (or none yet)."""
-        tokenizer = Tokenizer(harvest_terms(self.store.iter_folded()))
-        stale = self.store.stale_token_rows(tokenizer.hash)
-        if stale:
-            with self.store.transaction():
-                self.store.set_tokens(((cid, tokenizer.tokens(folded)) for cid, folded in stale), tokenizer.hash)
-        return tokenizer
+    def reindex(self, wait: bool = True, on_wait: Callable[[str], None] | None = None) -> None:
+        """Rebuild every index file from the store (the repair `kb check` points to)."""
+        with self._writer(wait, on_wait) as writer:
+            writer.reindex()
 
     # ---- reading -----------------------------------------------------------------------
-    def searcher(self) -> Searcher:
-        """The loaded indexes (loaded once, on first use)."""
-        with self._lock:
-            if self._searcher is None:
-                seg = self.directory / "segments" / str(self.manifest.segment)
-                if not self.manifest.segment or not seg.exists():
-                    raise IndexUnusable(f"{self.directory}: index segment missing; re-run `kb ingest`")
+    def _read(self, read: Callable[[], T]) -> T:
+        """Run `read` inside one database snapshot, after following the manifest committed in it."""
+        for attempt in range(3):
+            with self._lock, self.store.snapshot():
+                self._follow_manifest()
+                try:
+                    return read()
+                except SegmentMissing:
+                    if attempt == 2:
+                        raise
+            # pruned between our snapshot and the load: a newer manifest is committed; read again
+        raise AssertionError("unreachable")
+
+    def _follow_manifest(self) -> None:
+        text = self.store.get_state(MANIFEST_KEY)
+        if text is None:
+            raise IndexUnusable(f"{self.directory}: the index has no manifest; run `kb check`")
+        if text != self._manifest_text:
+            manifest = parse_manifest(text, str(self.store.path))
+            if manifest.segment != self.manifest.segment:
+                self._searcher = None
+            self.manifest, self._manifest_text = manifest, text
+
+    def _loaded(self) -> Searcher:
+        if self._searcher is None:
+            seg = segment_path(self.directory, self.manifest)
+            if not self.manifest.segment or not seg.exists():
+                raise SegmentMissing(f"{seg}: index segment missing; run `kb check`, repair with `kb reindex`")
+            try:
                 terms = (seg / "lexicon.txt").read_text(encoding="utf-8").split("\n")
-                tokenizer = Tokenizer(terms)
-                if tokenizer.hash != self.manifest.lexicon_hash:
-                    raise IndexUnusable(f"{seg}: lexicon does not match the manifest; re-run `kb ingest`")
                 bm25 = BM25Index.load(seg / "bm25")
                 dense = DenseIndex.load(seg / "dense", self.manifest.dim)
-                self._searcher = Searcher(self.store, tokenizer, bm25, dense, self.embedder, self.store.documents())
-            return self._searcher
+            except FileNotFoundError as e:
+                raise SegmentMissing(f"{seg}: {e.filename} missing; run `kb check`, repair with `kb reindex`") from e
+            tokenizer = Tokenizer(terms)
+            if tokenizer.hash != self.manifest.lexicon_hash:
+                raise IndexUnusable(f"{seg}: lexicon does not match the manifest; run `kb check`, repair with `kb reindex`")
+            self._searcher = Searcher(self.store, tokenizer, bm25, dense, self.embedder, self.store.documents())
+        return self._searcher
+
+    def searcher(self) -> Searcher:
+        """The loaded indexes of the current manifest (loaded once per manifest, on first use)."""
+        return self._read(self._loaded)
 
     def search(
         self,
@@ -225,30 +203,34 @@ class KnowledgeBase:
         depth: int = 100,
         infer_filters: bool = True,
     ) -> list[Hit]:
-        return self.searcher().search(query, k, mode, filters, max_per_doc, depth, infer_filters)
+        return self._read(lambda: self._loaded().search(query, k, mode, filters, max_per_doc, depth, infer_filters))
+
+    def parse(self, query: str, filters: Filters | None = None) -> ParsedQuery:
+        """How a query is read: tokens, quoted phrases, and the year/region it names."""
+        return self._read(lambda: self._loaded().parse(query, filters))
 
     def ask(self, question: str, filters: Filters | None = None, k: int = 10) -> Answer:
         """Which regions / compare / figures / general, answered with exact, located quotes."""
-        return Answerer(self.searcher()).ask(question, filters, k)
+        return self._read(lambda: Answerer(self._loaded()).ask(question, filters, k))
 
     def similar(self, chunk_id: int, k: int = 10) -> list[Hit]:
         """Passages most like this one from other regions."""
-        return Answerer(self.searcher()).similar(chunk_id, k)
+        return self._read(lambda: Answerer(self._loaded()).similar(chunk_id, k))
 
     def documents(self) -> list[Document]:
-        return self.store.documents()
+        return self._read(self.store.documents)
 
     def document(self, doc_id: str) -> Document | None:
-        return self.store.document(doc_id)
+        return self._read(lambda: self.store.document(doc_id))
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
-        return self.store.chunks_of(doc_id)
+        return self._read(lambda: self.store.chunks_of(doc_id))
 
     def chunk(self, chunk_id: int) -> Chunk | None:
-        return self.store.chunks([chunk_id]).get(chunk_id)
+        return self._read(lambda: self.store.chunks([chunk_id]).get(chunk_id))
 
     def status(self) -> dict:
-        m = self.manifest
+        m = self._read(lambda: self.manifest)
         return {
             "index": str(self.directory),
             "documents": m.counts.get("documents", 0),
@@ -258,6 +240,7 @@ class KnowledgeBase:
             "dim": m.dim,
             "dense_index": m.dense_kind,
             "lexicon_terms": m.lexicon_terms,
+            "segment": m.segment,
             "updated_at": m.updated_at,
         }
 
@@ -267,11 +250,3 @@ class KnowledgeBase:
         s.embedder.embed_query("预热")
         if numba:
             s.bm25.use_numba()
-
-
-def link_tree_file(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        dst.write_bytes(src.read_bytes())
-

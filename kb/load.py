@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -39,34 +40,65 @@ class LoadError(Exception):
 # files
 
 
+class LoadWarning(LoadError):
+    """Something the user should hear about that is not a failed input (a skipped symlink loop)."""
+
+
 def _hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def _walk(root: Path) -> list[Path]:
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not _hidden(d)]
-        found += [Path(folder, f) for f in files if not _hidden(f) and Path(f).suffix.lower() in SUPPORTED]
-    return sorted(found)
+def _walk(root: Path) -> Iterator[Path | LoadError]:
+    """Supported files under `root`, following symlinked folders but never into a loop."""
+    seen_dirs = {os.path.realpath(root)}
+    errors: list[OSError] = []
+    for folder, dirs, files in os.walk(root, followlinks=True, onerror=errors.append):
+        keep = []
+        for d in sorted(dirs):
+            if _hidden(d):
+                continue
+            real = os.path.realpath(os.path.join(folder, d))
+            if real in seen_dirs:
+                yield LoadWarning(os.path.join(folder, d), "symlink loop (or a folder already walked), skipped")
+                continue
+            seen_dirs.add(real)
+            keep.append(d)
+        dirs[:] = keep
+        for f in sorted(files):
+            path = Path(folder, f)
+            if _hidden(f) or path.suffix.lower() not in SUPPORTED:
+                continue
+            yield path if path.exists() else LoadError(path, f"broken symlink (points to {os.readlink(path)})")
+    for e in errors:  # an unreadable folder
+        yield LoadError(e.filename or root, e.strerror or type(e).__name__)
 
 
-def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | LoadError]:
     """Files named, and supported files under folders named (recursive, sorted, no hidden ones).
 
     A file named explicitly is yielded whatever its suffix, so `load_file` can say why it fails
-    rather than it silently vanishing. Each file is yielded once.
+    rather than it silently vanishing. Each file is yielded once. Problems (a missing path, a broken
+    symlink, a symlink loop) come back as LoadError values in place, so the other inputs still go in.
     """
     seen: set[Path] = set()
     for given in paths:
         path = Path(given)
         if not path.exists():
-            raise LoadError(str(given), "no such file or directory")
-        for file in _walk(path) if path.is_dir() else [path]:
-            key = file.resolve()
+            reason = "broken symlink" if path.is_symlink() else "no such file or directory"
+            yield LoadError(str(given), reason)
+            continue
+        found = False
+        for item in _walk(path) if path.is_dir() else [path]:
+            if isinstance(item, LoadError):
+                yield item
+                continue
+            found = True
+            key = item.resolve()
             if key not in seen:
                 seen.add(key)
-                yield file
+                yield item
+        if not found:
+            yield LoadError(str(given), f"no supported files in this folder ({', '.join(sorted(SUPPORTED))})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,8 +184,36 @@ def _guess(data: bytes) -> str | None:
     return str(best) if best is not None else None
 
 
+MAX_REPLACED_SHARE = 0.01  # undecodable characters a text may have and still go in (with a warning)
+
+
+def _replaced(text: str) -> int:
+    return text.count("\ufffd")
+
+
+def _lenient(data: bytes, encoding: str) -> tuple[str, int] | None:
+    """Decode what can be decoded; None when too much cannot (then it is not text in this encoding)."""
+    text = data.decode(encoding, errors="replace")
+    bad = _replaced(text) - data.count("\ufffd".encode(encoding))  # genuine U+FFFD in the file do not count
+    decoded_wide = sum(1 for c in text if ord(c) > 0x7F) - _replaced(text)
+    if bad > max(8, MAX_REPLACED_SHARE * len(text)) or decoded_wide < 10 * bad:
+        return None  # mostly-ASCII bytes of another encoding would pass the share test alone
+    return text, bad
+
+
+def _looks_like_text(text: str) -> bool:
+    return len(_CONTROL.findall(text)) <= max(2, len(text) // 100)
+
+
 def decode(data: bytes, source: str) -> str:
-    """Bytes → text: BOMs first, then strict UTF-8, then GB18030/charset-normalizer.
+    """Bytes → text (see `decode_counting`); the replacement count is dropped."""
+    return decode_counting(data, source)[0]
+
+
+def decode_counting(data: bytes, source: str) -> tuple[str, int]:
+    """Bytes → (text, characters replaced): BOMs first, then strict UTF-8, GB18030/charset-normalizer,
+    and last a lenient UTF-8 or GB18030 reading for text with a few bad bytes (spliced files,
+    truncated downloads) — those come back with the number of U+FFFD replacements to report.
 
     Raises LoadError for binary data or bytes no encoding explains.
     """
@@ -161,20 +221,37 @@ def decode(data: bytes, source: str) -> str:
         if data.startswith(bom):
             encoding = encoding.replace("-sig", "")
             text = _strict(data[len(bom) :], encoding)
-            if text is None:
+            if text is not None:
+                return text, 0
+            lenient = _lenient(data[len(bom) :], encoding)
+            if lenient is None:
                 raise LoadError(source, f"invalid {encoding.upper()} despite its byte-order mark")
-            return text
+            return lenient
     for magic, kind in _MAGIC:
         if data.startswith(magic):
             raise LoadError(source, f"binary data ({kind} file), not text")
     text = _strict(data, "utf-8")
-    if text is None and b"\x00" in data:
+    if text is not None:
+        return _checked(text, source), 0
+    if b"\x00" in data:
         text = _bomless_utf16(data)
         if text is None:
             raise LoadError(source, "binary data, not text")
-    if text is None:
-        text = _guess(data)
-    if text is None or len(_CONTROL.findall(text)) > max(2, len(text) // 100):
+        return _checked(text, source), 0
+    mostly_utf8 = _lenient(data, "utf-8")  # before guessing: UTF-8 bytes also "decode" as GB18030 mojibake
+    if mostly_utf8 is not None and _looks_like_text(mostly_utf8[0]):
+        return mostly_utf8
+    text = _guess(data)
+    if text is not None and _looks_like_text(text):
+        return text, 0
+    lenient = _lenient(data, "gb18030")
+    if lenient is not None and _looks_like_text(lenient[0]):
+        return lenient
+    raise LoadError(source, "binary data or unknown text encoding")
+
+
+def _checked(text: str, source: str) -> str:
+    if not _looks_like_text(text):
         raise LoadError(source, "binary data or unknown text encoding")
     return text
 
@@ -207,8 +284,9 @@ def iso_date(value: object) -> str | None:
 # formats
 
 
-def _text_document(source: str, data: bytes) -> RawDocument:
-    return RawDocument(source=source, text=_tidy(decode(data, source)))
+def _text_document(source: str, data: bytes) -> tuple[RawDocument, int]:
+    text, replaced = decode_counting(data, source)
+    return RawDocument(source=source, text=_tidy(text)), replaced
 
 
 _META_TITLE = ("articletitle", "og:title", "dc.title", "title")
@@ -219,7 +297,7 @@ _META_DATE = (
 _HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)""", re.I)
 
 
-def _html_text(data: bytes, source: str) -> str:
+def _html_text(data: bytes, source: str) -> tuple[str, int]:
     """Honour a declared charset when it decodes cleanly (GB2312/GBK read as GB18030)."""
     m = _HTML_CHARSET.search(data[:4096])
     if m:
@@ -227,8 +305,8 @@ def _html_text(data: bytes, source: str) -> str:
         declared = "gb18030" if declared in _GB else declared
         text = _strict(data, declared)
         if text is not None:
-            return text
-    return decode(data, source)
+            return text, 0
+    return decode_counting(data, source)
 
 
 def _meta_tags(tree) -> dict[str, str]:
@@ -253,11 +331,12 @@ def _page_title(tree) -> str | None:
     return _without_site(node.text_content() if node is not None else None)
 
 
-def _load_html(source: str, data: bytes) -> RawDocument:
+def _load_html(source: str, data: bytes) -> tuple[RawDocument, int]:
     import lxml.html
     import trafilatura
 
-    html = _html_text(data, source)
+    _quiet("trafilatura", "htmldate", "courlan")
+    html, replaced = _html_text(data, source)
     try:
         tree = lxml.html.fromstring(html)
     except Exception as e:  # noqa: BLE001 - lxml raises a zoo of types on junk
@@ -273,11 +352,19 @@ def _load_html(source: str, data: bytes) -> RawDocument:
     published = next((d for k in _META_DATE if (d := iso_date(meta.get(k)))), None)
     published = published or iso_date(doc.date if doc is not None else None)
     hints: dict[str, object] = {"published": published} if published else {}
-    return RawDocument(source=source, text=_tidy(text), title=title, hints=hints)
+    return RawDocument(source=source, text=_tidy(text), title=title, hints=hints), replaced
 
 
-def _load_pdf(source: str, data: bytes) -> RawDocument:
+def _quiet(*loggers: str) -> None:
+    """Parsers log their complaints to stderr; kb reports one line per file instead."""
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _load_pdf(source: str, data: bytes) -> tuple[RawDocument, int]:
     import pypdf
+
+    _quiet("pypdf")
     from pypdf.errors import PyPdfError
 
     try:
@@ -297,8 +384,8 @@ def _load_pdf(source: str, data: bytes) -> RawDocument:
             texts.append("")
     text = _tidy("\n".join(texts))
     if not text:
-        raise LoadError(source, "no text layer (scanned PDF?)")
-    return RawDocument(source=source, text=text)
+        raise LoadError(source, "no text layer — a scanned PDF? kb does no OCR; run OCR first (e.g. ocrmypdf)")
+    return RawDocument(source=source, text=text), 0
 
 
 def _docx_blocks(document) -> Iterator[str]:
@@ -319,7 +406,7 @@ def _docx_blocks(document) -> Iterator[str]:
             yield block.text
 
 
-def _load_docx(source: str, data: bytes) -> RawDocument:
+def _load_docx(source: str, data: bytes) -> tuple[RawDocument, int]:
     import zipfile
 
     import docx
@@ -331,7 +418,7 @@ def _load_docx(source: str, data: bytes) -> RawDocument:
         raise LoadError(source, f"unreadable DOCX ({type(e).__name__}: {str(e)[:120]})") from None
     except Exception as e:  # noqa: BLE001 - lxml syntax errors inside the package
         raise LoadError(source, f"unreadable DOCX ({type(e).__name__})") from None
-    return RawDocument(source=source, text=_tidy(text))
+    return RawDocument(source=source, text=_tidy(text)), 0
 
 
 def _jsonl_line(path: str, lineno: int, line: str) -> RawDocument | LoadError:
@@ -372,9 +459,15 @@ def _year(value: object) -> int | None:
 
 
 def _load_jsonl(path: str, data: bytes) -> list[RawDocument | LoadError]:
-    text = decode(data, path).lstrip("\ufeff")
-    out = [_jsonl_line(path, n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-    return out or [LoadError(path, "empty document")]
+    text, replaced = decode_counting(data, path)
+    out = [_jsonl_line(path, n, line) for n, line in enumerate(text.lstrip("\ufeff").splitlines(), 1) if line.strip()]
+    return (out or [LoadError(path, "empty document")]) + _replaced_warning(path, replaced)
+
+
+def _replaced_warning(source: str, replaced: int) -> list[LoadError]:
+    if not replaced:
+        return []
+    return [LoadWarning(source, f"{replaced} undecodable byte sequence(s) replaced with U+FFFD; the rest of the text went in")]
 
 
 _LOADERS = {
@@ -387,25 +480,57 @@ _LOADERS = {
 }
 
 
-def load_file(path: Path) -> list[RawDocument | LoadError]:
-    """One file → its documents (one, or one per JSONL line); failures come back as LoadError values."""
+DEFAULT_MAX_FILE_MB = 100.0
+
+
+def max_file_mb() -> float:
+    """The size limit for one input file: $KB_MAX_FILE_MB, else 100 MB."""
+    return float(os.environ.get("KB_MAX_FILE_MB") or DEFAULT_MAX_FILE_MB)
+
+
+def read_file(path: Path, limit_mb: float | None = None) -> bytes:
+    """The bytes of one input file, refusing files over the size limit before reading them."""
+    limit_mb = max_file_mb() if limit_mb is None else limit_mb
+    try:
+        size = path.stat().st_size
+        if size > limit_mb * 1024 * 1024:
+            raise LoadError(path, f"file too large ({_size(size)}; limit {limit_mb:g} MB, "
+                                  "raise it with --max-file-mb or KB_MAX_FILE_MB)")
+        return path.read_bytes()
+    except OSError as e:
+        raise LoadError(path, f"cannot read: {e.strerror or type(e).__name__}") from None
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.1f} KB"
+
+
+def load_bytes(path: Path, data: bytes) -> list[RawDocument | LoadError]:
+    """One file's bytes → its documents (one, or one per JSONL line), failures and warnings as values."""
     source = str(path)
     suffix = Path(path).suffix.lower()
     if suffix not in SUPPORTED:
         kinds = ", ".join(sorted(SUPPORTED))
         return [LoadError(source, f"unsupported file type {suffix or '(no suffix)'!r}; supported: {kinds}")]
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        return [LoadError(source, e.strerror or type(e).__name__)]
     if not data.strip():
         return [LoadError(source, "empty document")]
     try:
         if suffix == ".jsonl":
             return _load_jsonl(source, data)
-        doc = _LOADERS[suffix](source, data)
+        doc, replaced = _LOADERS[suffix](source, data)
     except LoadError as e:
         return [e]
     if not doc.text.strip():
         return [LoadError(source, "empty document")]
-    return [doc]
+    if suffix == ".pdf" and not data.rstrip().endswith(b"%%EOF"):
+        return [doc, LoadWarning(source, "truncated PDF (no end-of-file marker); the text read so far went in")]
+    return [doc, *_replaced_warning(source, replaced)]
+
+
+def load_file(path: Path, limit_mb: float | None = None) -> list[RawDocument | LoadError]:
+    """One file → its documents; failures (unreadable, too large, broken) come back as LoadError values."""
+    try:
+        data = read_file(Path(path), limit_mb)
+    except LoadError as e:
+        return [e]
+    return load_bytes(Path(path), data)

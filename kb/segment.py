@@ -2,13 +2,18 @@
 
 Layout of an index directory::
 
-    kb.sqlite              documents, chunks, embedding cache (see store.py)
-    manifest.json          format version, kb version, embedder id and dimension, lexicon hash, counts,
-                           and the name of the current segment
-    segments/<name>/       bm25/ (bm25s arrays + chunk_ids.npy), dense/faiss.index, lexicon.json
+    kb.sqlite              documents, chunks, embedding cache, and the manifest (see store.py)
+    manifest.json          a copy of the manifest for people and tools: format version, kb version,
+                           embedder id and dimension, lexicon hash, counts, the current segment
+    segments/<name>/       bm25/ (bm25s arrays + chunk_ids.npy), dense/faiss.index, lexicon.txt
+    .write.lock            held by the one process writing (see lock.py)
 
-A build writes a new segment beside the old one and then swaps `manifest.json` with `os.replace`,
-so a reader sees either the old indexes or the new ones, never half of each.
+A build writes a new segment beside the old one and fsyncs it; then one SQLite transaction commits
+the corpus changes together with the manifest that names the new segment. The database is the
+single switch: a reader's snapshot holds a manifest and exactly the rows its segment was built
+from, so it sees the old index or the new one, never half of each — and a process killed at any
+point leaves the previous state. `manifest.json` is then replaced atomically (write aside, fsync,
+rename) as a mirror; `kb check` says when it lags.
 """
 
 from __future__ import annotations
@@ -62,30 +67,64 @@ class Manifest:
         return cls(embedder_id=embedder["id"], dim=int(embedder["dim"]), **{k: v for k, v in data.items() if k in known})
 
 
-def read_manifest(directory: Path) -> Manifest | None:
-    path = directory / MANIFEST
-    if not path.exists():
-        return None
+class SegmentMissing(IndexUnusable):
+    """The segment a manifest names is gone (pruned after a newer one was published): read again."""
+
+
+def parse_manifest(text: str, where: str) -> Manifest:
     try:
-        manifest = Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+        manifest = Manifest.from_json(json.loads(text))
     except (ValueError, KeyError, TypeError) as e:
-        raise IndexUnusable(f"{path}: unreadable manifest ({e})") from e
+        raise IndexUnusable(f"{where}: unreadable manifest ({e})") from e
     if manifest.format_version > FORMAT_VERSION:
         raise IndexUnusable(
-            f"{path}: index format {manifest.format_version} is newer than this kb reads ({FORMAT_VERSION}); upgrade kb"
+            f"{where}: index format {manifest.format_version} is newer than this kb reads ({FORMAT_VERSION}); upgrade kb"
         )
     return manifest
 
 
+def manifest_text(manifest: Manifest) -> str:
+    return json.dumps(manifest.to_json(), ensure_ascii=False, indent=2)
+
+
+def read_manifest(directory: Path) -> Manifest | None:
+    """The mirror `manifest.json` (the database holds the authoritative copy)."""
+    path = directory / MANIFEST
+    if not path.exists():
+        return None
+    return parse_manifest(path.read_text(encoding="utf-8"), str(path))
+
+
 def write_manifest(directory: Path, manifest: Manifest) -> None:
-    """Atomically replace manifest.json (write aside, fsync, rename)."""
-    manifest.updated_at = time.strftime("%Y-%m-%dT%H:%M:%S")
+    """Atomically replace manifest.json (write aside, fsync, rename, fsync the folder)."""
     fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=directory)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(manifest.to_json(), f, ensure_ascii=False, indent=2)
+        f.write(manifest_text(manifest))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, directory / MANIFEST)
+    fsync_dir(directory)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    """Flush a freshly written segment to disk before the manifest that names it is committed."""
+    for folder, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(folder))
+    fsync_dir(root.parent)
 
 
 def new_segment_dir(directory: Path) -> Path:
@@ -101,6 +140,10 @@ def link_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, copy_function=_link_or_copy)
 
 
+def link_file(src: Path, dst: Path) -> None:
+    _link_or_copy(str(src), str(dst))
+
+
 def _link_or_copy(src: str, dst: str) -> None:
     try:
         os.link(src, dst)
@@ -108,10 +151,19 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
-def prune_segments(directory: Path, keep: str | None) -> None:
+def prune_segments(directory: Path, keep: set[str | None]) -> None:
+    """Drop segments no manifest names any more (and leftovers of interrupted builds).
+
+    The caller keeps the previous segment too: a reader whose snapshot began just before the
+    switch may still be loading it.
+    """
     root = directory / "segments"
     if not root.exists():
         return
     for child in root.iterdir():
-        if child.name != keep:
+        if child.name not in keep:
             shutil.rmtree(child, ignore_errors=True)
+
+
+def segment_path(directory: Path, manifest: Manifest) -> Path:
+    return directory / "segments" / str(manifest.segment)

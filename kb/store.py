@@ -70,6 +70,13 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (embedder, text_hash)
     ) WITHOUT ROWID;
     """,
+    # 2: the manifest lives in the database, committed together with the rows its segment indexes
+    """
+    CREATE TABLE state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 ]
 
 _META_FIELDS = [f.name for f in fields(Metadata)]
@@ -81,7 +88,7 @@ class Store:
     def __init__(self, directory: str | Path) -> None:
         self.path = Path(directory) / DB_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=60)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
@@ -111,8 +118,29 @@ class Store:
         else:
             self.db.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees the same committed state (WAL snapshot),
+        whatever a writer commits meanwhile. Re-entrant."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield self.db
+        finally:
+            self.db.execute("COMMIT")
+
     def close(self) -> None:
         self.db.close()
+
+    # ---- state (the manifest) ----------------------------------------------------------
+    def get_state(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_state(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO state(key, value) VALUES (?, ?)", (key, value))
 
     # ---- files and sources -------------------------------------------------------------
     def file_hash(self, path: str) -> str | None:
@@ -124,6 +152,10 @@ class Store:
 
     def doc_for_source(self, source: str) -> str | None:
         row = self.db.execute("SELECT doc_id FROM sources WHERE source = ?", (source,)).fetchone()
+        return row[0] if row else None
+
+    def source_of(self, doc_id: str) -> str | None:
+        row = self.db.execute("SELECT source FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return row[0] if row else None
 
     def doc_for_hash(self, content_hash: str) -> str | None:
@@ -260,8 +292,9 @@ class Store:
             [("\t".join(toks), lexicon, cid) for cid, toks in rows],
         )
 
-    def mark_tokens_current(self, lexicon: str) -> None:
-        self.db.execute("UPDATE chunks SET lexicon = ?", (lexicon,))
+    def mark_tokens_stale(self) -> None:
+        """Make the next build re-tokenise every passage (kb reindex)."""
+        self.db.execute("UPDATE chunks SET lexicon = NULL")
 
     def all_tokens(self) -> tuple[np.ndarray, list[list[str]]]:
         ids, toks = [], []
@@ -281,6 +314,18 @@ class Store:
         )
         rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), (embedder,)).fetchall()
         return [(cid, h, embed_input(title, tuple(json.loads(sec)), folded)) for cid, h, title, sec, folded in rows]
+
+    def cached(self, embedder: str, text_hashes: Iterable[str]) -> set[str]:
+        """Which of these embed hashes already have a vector from this embedder."""
+        hashes, out = list(text_hashes), set()
+        for i in range(0, len(hashes), 500):
+            part = hashes[i : i + 500]
+            rows = self.db.execute(
+                f"SELECT text_hash FROM embeddings WHERE embedder = ? AND text_hash IN ({', '.join('?' * len(part))})",
+                (embedder, *part),
+            )
+            out.update(r[0] for r in rows)
+        return out
 
     def put_vectors(self, embedder: str, items: Iterable[tuple[str, np.ndarray]]) -> None:
         self.db.executemany(

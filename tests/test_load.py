@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.load import SUPPORTED, LoadError, decode, iso_date, iter_files, load_file
+from kb.load import SUPPORTED, LoadError, LoadWarning, decode, iso_date, iter_files, load_file
 from kb.models import RawDocument
 from kb.normalise import clean
 
@@ -67,12 +67,26 @@ def test_iter_files_each_file_once(tmp_path: Path) -> None:
     assert list(iter_files([tmp_path, tmp_path / "a.txt"])) == [tmp_path / "a.txt"]
 
 
-def test_iter_files_missing_path_raises(tmp_path: Path) -> None:
+def test_iter_files_missing_path_is_an_error_value_and_the_rest_still_come(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
-    with pytest.raises(LoadError) as info:
-        list(iter_files([missing]))
-    assert info.value.source == str(missing)
-    assert "no such file" in str(info.value)
+    (tmp_path / "a.txt").write_text("法治", encoding="utf-8")
+    found = list(iter_files([missing, tmp_path / "a.txt"]))
+    assert isinstance(found[0], LoadError) and found[0].source == str(missing)
+    assert "no such file" in str(found[0])
+    assert found[1:] == [tmp_path / "a.txt"]
+
+
+def test_iter_files_symlink_loop_warns_once_and_terminates(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("法治", encoding="utf-8")
+    (tmp_path / "sub" / "back").symlink_to("..")
+    (tmp_path / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    found = list(iter_files([tmp_path]))
+    warnings = [x for x in found if isinstance(x, LoadWarning)]
+    errors = [x for x in found if isinstance(x, LoadError) and not isinstance(x, LoadWarning)]
+    assert [w.source for w in warnings] == [str(tmp_path / "sub" / "back")] and "symlink loop" in warnings[0].reason
+    assert [e.source for e in errors] == [str(tmp_path / "dangling.txt")] and "broken symlink" in errors[0].reason
+    assert [p for p in found if isinstance(p, Path)] == [tmp_path / "sub" / "a.txt"]
 
 
 def test_supported_suffixes() -> None:
@@ -177,7 +191,7 @@ def test_load_pdf_text_layer() -> None:
 
 def test_load_pdf_without_text_layer() -> None:
     err = one_error(FORMATS / "scanned.pdf")
-    assert err.reason == "no text layer (scanned PDF?)"
+    assert err.reason.startswith("no text layer") and "OCR" in err.reason
 
 
 @pytest.mark.parametrize("data", [b"%PDF-1.4\nthis is not really a pdf", b"not a pdf at all"])

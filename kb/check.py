@@ -1,0 +1,150 @@
+"""`kb check`: does the index on disk agree with the store it was built from?
+
+Read-only. Each finding is one line with what is wrong and the command that repairs it; the
+exit code says whether anything must be repaired. `kb reindex` rebuilds every index file from the
+store; only a damaged database itself needs the original files again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .segment import MANIFEST, IndexUnusable, Manifest, read_manifest, segment_path
+from .store import DB_NAME, Store
+
+Level = str  # "ok" | "warning" | "problem"
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Level
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.message}"
+
+
+def check(directory: Path) -> list[Finding]:
+    """Everything found wrong (or right) with the index at `directory`."""
+    if not (directory / DB_NAME).exists():
+        return [Finding("problem", f"{directory}: no kb database ({DB_NAME}); build the index with `kb ingest PATH --index {directory}`")]
+    store = Store(directory)
+    try:
+        with store.snapshot():
+            return _check(directory, store)
+    except sqlite3.DatabaseError as e:
+        return [Finding("problem", f"{store.path}: database unreadable ({e}); rebuild from your files with `kb ingest PATH --index NEW_DIR`")]
+    finally:
+        store.close()
+
+
+def _check(directory: Path, store: Store) -> list[Finding]:
+    from .indexer import stored_manifest
+
+    repair = f"repair: `kb reindex --index {directory}`"
+    quick = store.db.execute("PRAGMA quick_check").fetchone()[0]
+    if quick != "ok":
+        return [Finding("problem", f"{store.path}: database damaged ({quick}); rebuild from your files with `kb ingest PATH --index NEW_DIR`")]
+    out = [Finding("ok", f"database {store.path}: integrity ok")]
+    try:
+        manifest = stored_manifest(store)
+    except IndexUnusable as e:
+        return out + [Finding("problem", f"{e}; {repair}")]
+    if manifest is None:
+        return out + [Finding("problem", f"{store.path}: no manifest recorded; {repair}")]
+    out.append(Finding("ok", f"manifest: format {manifest.format_version}, embedder {manifest.embedder_id} "
+                             f"({manifest.dim}-d), segment {manifest.segment}"))
+    out += _check_counts(store, manifest, repair)
+    out += _check_vectors(store, manifest)
+    out += _check_segment(directory, store, manifest, repair)
+    out += _check_mirror(directory, manifest)
+    return out
+
+
+def _check_counts(store: Store, m: Manifest, repair: str) -> list[Finding]:
+    actual = {"documents": store.count("documents"), "chunks": store.count("chunks"),
+              "embedded": store.count_embedded(m.embedder_id)}
+    wrong = [f"{k} {m.counts.get(k)} in the manifest, {v} in the store" for k, v in actual.items() if m.counts.get(k) != v]
+    if wrong:
+        return [Finding("problem", f"counts differ: {'; '.join(wrong)}; {repair}")]
+    out = [Finding("ok", f"counts: {actual['documents']} documents, {actual['chunks']} chunks, {actual['embedded']} embedded")]
+    missing = actual["chunks"] - actual["embedded"]
+    if missing:
+        out.append(Finding("warning", f"{missing} passages have no vector yet (BM25 finds them, semantic search not); "
+                                      "run `kb embed`"))
+    return out
+
+
+def _check_vectors(store: Store, m: Manifest) -> list[Finding]:
+    sizes = store.db.execute(
+        "SELECT DISTINCT length(vector) FROM embeddings WHERE embedder = ?", (m.embedder_id,)).fetchall()
+    bad = [s for (s,) in sizes if s != m.dim * 4]
+    if bad:
+        return [Finding("problem", f"cached vectors of {m.embedder_id} are not {m.dim}-d ({bad[0] // 4}-d found); "
+                                   "this cache was written by another model: build a new index with `kb ingest --index NEW_DIR`")]
+    return []
+
+
+def _check_segment(directory: Path, store: Store, m: Manifest, repair: str) -> list[Finding]:
+    from .bm25 import BM25Index
+    from .dense import DenseIndex
+    from .tokenize import Tokenizer
+
+    seg = segment_path(directory, m)
+    if not m.segment or not seg.is_dir():
+        return [Finding("problem", f"segment {seg} is missing; {repair}")]
+    out: list[Finding] = []
+    chunk_ids, _ = store.chunk_table()
+    try:
+        terms = (seg / "lexicon.txt").read_text(encoding="utf-8").split("\n")
+        if Tokenizer(terms).hash != m.lexicon_hash:
+            out.append(Finding("problem", f"{seg / 'lexicon.txt'} does not match the manifest's lexicon; {repair}"))
+        bm25 = BM25Index.load(seg / "bm25")
+        if not np.array_equal(bm25.chunk_ids, chunk_ids):
+            out.append(Finding("problem", f"BM25 index holds {len(bm25)} passages, the store {len(chunk_ids)} "
+                                          f"(ids differ); {repair}"))
+        else:
+            out.append(Finding("ok", f"BM25 index: {len(bm25)} passages, ids match the store"))
+    except Exception as e:  # noqa: BLE001 - any unreadable file is the same finding
+        out.append(Finding("problem", f"BM25 index in {seg} unreadable ({type(e).__name__}: {str(e)[:100]}); {repair}"))
+    try:
+        dense = DenseIndex.load(seg / "dense", m.dim)
+        ids, vectors = store.embedded_vectors(m.embedder_id, m.dim)
+        if not np.array_equal(np.sort(dense.ids()), ids):
+            out.append(Finding("problem", f"FAISS index holds {len(dense)} vectors, the store {len(ids)} "
+                                          f"(ids differ); {repair}"))
+        elif len(ids) and not all(np.allclose(dense.vector(i), v, atol=1e-5) for i, v in _sample(ids, vectors)):
+            out.append(Finding("problem", f"FAISS vectors differ from the cached embeddings; {repair}"))
+        else:
+            out.append(Finding("ok", f"FAISS index ({m.dense_kind}): {len(dense)} vectors, ids and vectors match the store"))
+    except Exception as e:  # noqa: BLE001
+        out.append(Finding("problem", f"FAISS index in {seg} unreadable ({type(e).__name__}: {str(e)[:100]}); {repair}"))
+    leftovers = sorted(p.name for p in (directory / "segments").iterdir() if p.name != m.segment)
+    if len(leftovers) > 1:
+        out.append(Finding("warning", f"{len(leftovers)} old or unfinished segments ({', '.join(leftovers)}); "
+                                      "the next ingest or `kb reindex` removes them"))
+    return out
+
+
+def _sample(ids: np.ndarray, vectors: np.ndarray, n: int = 20):
+    picks = np.linspace(0, len(ids) - 1, num=min(n, len(ids))).astype(int)
+    return ((ids[i], vectors[i]) for i in picks)
+
+
+def _check_mirror(directory: Path, m: Manifest) -> list[Finding]:
+    try:
+        mirror = read_manifest(directory)
+    except IndexUnusable as e:
+        mirror, note = None, str(e)
+    else:
+        note = "missing"
+    if mirror is None or json.dumps(mirror.to_json(), sort_keys=True) != json.dumps(m.to_json(), sort_keys=True):
+        state = note if mirror is None else f"names segment {mirror.segment}"
+        return [Finding("warning", f"{directory / MANIFEST} (a copy for people and tools) is out of date ({state}); "
+                                   "the index uses the database's manifest; `kb reindex` rewrites the copy")]
+    return [Finding("ok", f"{MANIFEST} matches the database")]
