@@ -176,16 +176,25 @@ class KnowledgeBase:
         if self._searcher is None:
             seg = segment_path(self.directory, self.manifest)
             if not self.manifest.segment or not seg.exists():
-                raise SegmentMissing(f"{seg}: index segment missing; run `kb check`, repair with `kb reindex`")
+                raise SegmentMissing(f"{seg}: index segment missing; run `kb check --index {self.directory}`, "
+                                     f"repair with `kb reindex --index {self.directory}`")
+            repair = f"run `kb check --index {self.directory}`, repair with `kb reindex --index {self.directory}`"
+            missing = [f for f in ("lexicon.txt", "bm25/chunk_ids.npy", "dense/faiss.index") if not (seg / f).exists()]
+            if missing:  # being pruned (a newer manifest is committed), or damaged
+                raise SegmentMissing(f"{seg}: {', '.join(missing)} missing; {repair}")
             try:
                 terms = (seg / "lexicon.txt").read_text(encoding="utf-8").split("\n")
                 bm25 = BM25Index.load(seg / "bm25")
                 dense = DenseIndex.load(seg / "dense", self.manifest.dim)
             except FileNotFoundError as e:
-                raise SegmentMissing(f"{seg}: {e.filename} missing; run `kb check`, repair with `kb reindex`") from e
+                raise SegmentMissing(f"{seg}: {e.filename} missing; {repair}") from e
+            except Exception as e:  # noqa: BLE001 - FAISS and numpy raise RuntimeError/ValueError on damaged files
+                if not seg.exists():
+                    raise SegmentMissing(f"{seg}: index segment missing; {repair}") from e
+                raise IndexUnusable(f"{seg}: index files unreadable ({type(e).__name__}: {' '.join(str(e).split())[:160]}); {repair}") from e
             tokenizer = Tokenizer(terms)
             if tokenizer.hash != self.manifest.lexicon_hash:
-                raise IndexUnusable(f"{seg}: lexicon does not match the manifest; run `kb check`, repair with `kb reindex`")
+                raise IndexUnusable(f"{seg}: lexicon does not match the manifest; {repair}")
             self._searcher = Searcher(self.store, tokenizer, bm25, dense, self.embedder, self.store.documents())
         return self._searcher
 

@@ -168,7 +168,7 @@ def search_page(path: Path, version: int | None, loaded: Loaded | None) -> None:
     answer = kb.ask(query, filters=filters, k=k)
     hits = kb.search(query, k=k, mode=mode, filters=filters)
     took = (time.perf_counter() - t0) * 1000
-    parsed = kb.searcher().parse(query, filters)
+    parsed = kb.parse(query, filters)
     terms = r.highlight_terms([answer.term, *parsed.phrases, *parsed.tokens])
 
     inferred = [f"{parsed.inferred.year_from}年" if parsed.inferred.year_from else None,
@@ -367,13 +367,17 @@ def ingest_uploads(path: Path, files) -> tuple[str, list[tuple[str, str, str]]]:
     # never mutated and is dropped below, so the next run opens the rebuilt index.
     writer = KnowledgeBase.open(path, create=True)
     try:
-        report = writer.ingest(saved, on_file=on_file, on_embed=on_embed)
+        report = writer.ingest(saved, on_file=on_file, on_embed=on_embed,
+                               on_wait=lambda holder: bar.progress(0.0, text=f"另一个导入正在写入索引（{holder}），等待其完成…"))
         status = writer.status()
     finally:
         writer.close()
     bar.progress(1.0, text="完成")
     for source, outcome, note in report.outcomes:
         rows.append((r.source_name(source), OUTCOMES.get(outcome, outcome), note))
+    for line in report.warnings:  # went in with a caveat (replaced bytes, duplicate, truncated PDF)
+        source, _, reason = line.partition(": ")
+        rows.append((r.source_name(source), "提示", reason))
     open_index.clear()  # the next run reopens the rebuilt index (and warms it again)
     documents_table.clear()
     st.session_state.similar_for = None
