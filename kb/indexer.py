@@ -107,6 +107,7 @@ class Indexer:
 
         def write() -> bool:
             apply(self.store, plans, report, reparse)
+            plans.clear()  # the parsed texts are stored now: free them before the index build
             return report.changed or self._index_behind()
 
         self._switch(write, tokens=True, dense=True)
@@ -144,10 +145,13 @@ class Indexer:
     def _embed_todo(self, plans: list[FilePlan]) -> dict[str, str]:
         """Embed inputs by hash: new passages of these files, and stored ones still without a vector."""
         todo: dict[str, str] = {}
+        texts: set[str] = set()
         for plan in plans:
             for item in plan.items:
-                if self.store.doc_for_hash(item.doc.content_hash) is None:  # a duplicate is embedded already
+                # a text stored already, or met earlier in this run, is stored (and embedded) once
+                if item.doc.content_hash not in texts and self.store.doc_for_hash(item.doc.content_hash) is None:
                     todo.update(item.embed_inputs())
+                texts.add(item.doc.content_hash)
         todo.update((h, text) for _, h, text in self.store.chunks_to_embed(self.manifest.embedder_id))
         cached = self.store.cached(self.manifest.embedder_id, todo)
         return {h: t for h, t in todo.items() if h not in cached}

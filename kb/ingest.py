@@ -72,7 +72,6 @@ class IngestReport:
 class Prepared:
     """One parsed document, ready to store: its Document and chunk rows (span, text, folded, embed hash)."""
 
-    raw: RawDocument
     doc: Document
     rows: list[tuple]
 
@@ -120,8 +119,8 @@ def store_document(store: Store, item: Prepared, reparse: bool = False) -> tuple
     `reparse` re-derives metadata and chunks of a document whose text did not change (after an
     upgrade of kb's parsers); unchanged passages keep their cached embeddings.
     """
-    raw, doc, rows = item.raw, item.doc, item.rows
-    current = store.doc_for_source(raw.source)
+    doc, rows = item.doc, item.rows
+    current = store.doc_for_source(doc.source)
     if current == doc.doc_id:
         if reparse and store.differs(doc, rows):
             store.replace_document(doc, rows)
@@ -129,12 +128,12 @@ def store_document(store: Store, item: Prepared, reparse: bool = False) -> tuple
         return "unchanged", ""
     duplicate_of = store.doc_for_hash(doc.content_hash)
     if current is not None:
-        store.forget_source(raw.source)
+        store.forget_source(doc.source)
     if duplicate_of is not None:
-        store.set_source(raw.source, duplicate_of)
+        store.set_source(doc.source, duplicate_of)
         return ("updated" if current else "unchanged"), f"same text as {store.source_of(duplicate_of)}"
     store.insert_document(doc, rows)
-    store.set_source(raw.source, doc.doc_id)
+    store.set_source(doc.source, doc.doc_id)
     return ("updated" if current else "added"), f"{len(rows)} chunks"
 
 
@@ -187,7 +186,7 @@ def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, lim
             complete = complete and isinstance(item, LoadWarning)
             continue
         try:
-            prepared.append(Prepared(item, *prepare(item)))
+            prepared.append(Prepared(*prepare(item)))
         except Exception as e:  # noqa: BLE001 - one bad document, not the batch
             report.record(item.source, "failed", str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}")
             complete = False
@@ -203,12 +202,12 @@ def apply(store: Store, plans: list[FilePlan], report: IngestReport, reparse: bo
                 with _savepoint(store):
                     outcome, note = store_document(store, item, reparse)
             except Exception as e:  # noqa: BLE001 - rolled back to its savepoint alone
-                report.record(item.raw.source, "failed", f"{type(e).__name__}: {e}")
+                report.record(item.doc.source, "failed", f"{type(e).__name__}: {e}")
                 complete = False
                 continue
-            report.record(item.raw.source, outcome, note)
+            report.record(item.doc.source, outcome, note)
             if note.startswith("same text as"):
-                report.warn(item.raw.source, f"{note}; indexed once")
+                report.warn(item.doc.source, f"{note}; indexed once")
         if complete:
             store.set_file_hash(plan.key, plan.file_hash)
 

@@ -160,3 +160,14 @@ def test_reparse_refreshes_stale_metadata_without_reembedding(demo_copy, countin
     assert (again.meta.region, again.meta.level, again.source) == ("阳城镇", "town", doc.source)
     assert counting.passages == 0  # same text, same title: every vector came from the cache
     assert {e.region for e in kb.ask("哪些地区推行综合查一次").regions} == {"海盐县", "阳城镇"}
+
+
+def test_same_text_twice_in_one_run_is_embedded_once(tmp_path, counting):
+    text = "某县2023年法治政府建设年度报告\n一、推行包容审慎监管\n推行首违不罚清单，全年免罚案件41件。"
+    rows = [{"title": title, "content": text} for title in ("甲标题", "乙标题")]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    kb = KnowledgeBase.open(tmp_path / "ix", create=True)
+    report = kb.ingest([path])
+    assert (report.added, report.unchanged) == (1, 1)
+    assert counting.passages == kb.status()["chunks"] == kb.status()["embedded"]
