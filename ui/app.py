@@ -38,7 +38,7 @@ import render as r  # noqa: E402
 from kb.export import answer_csv, answer_markdown, hits_csv, hits_markdown  # noqa: E402
 from kb.knowledgebase import KnowledgeBase, default_index_path  # noqa: E402
 from kb.models import Filters  # noqa: E402
-from kb.segment import MANIFEST  # noqa: E402
+from kb.store import DB_NAME  # noqa: E402
 
 MAX_UPLOAD_MB = 20  # per file; also server.maxUploadSize in .streamlit/config.toml
 UPLOAD_TYPES = ["txt", "md", "html", "htm", "pdf", "docx", "jsonl"]
@@ -59,16 +59,19 @@ def index_path() -> Path:
     return default_index_path().resolve()
 
 
-def index_version(path: Path) -> int | None:
-    """Changes whenever the index is rebuilt (here or by the CLI): the cache key of the index."""
+def database_id(path: Path) -> int | None:
+    """Identifies the index's database file: changes only when the index is rebuilt from scratch.
+
+    New ingests need no new handle: a `KnowledgeBase` follows the committed manifest on every query.
+    """
     try:
-        return (path / MANIFEST).stat().st_mtime_ns
+        return (path / DB_NAME).stat().st_ino
     except OSError:
         return None
 
 
 @st.cache_resource(max_entries=2, show_spinner="正在打开索引…")
-def open_index(path: str, version: int) -> Loaded:
+def open_index(path: str, database: int) -> Loaded:
     kb = KnowledgeBase.open(path)
     warming = threading.Thread(target=kb.warm, kwargs={"numba": True}, name="kb-warm", daemon=True)
     warming.start()  # indexes, embedder, numba BM25: the first query need not pay for them
@@ -76,18 +79,21 @@ def open_index(path: str, version: int) -> Loaded:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def documents_table(path: str, version: int) -> pd.DataFrame:
-    kb = open_index(path, version).kb
+def documents_table(path: str, database: int, segment: str) -> pd.DataFrame:
+    """The documents of one committed index state (the segment names it)."""
+    kb = open_index(path, database).kb
     return pd.DataFrame([d.to_dict() for d in kb.documents()])
 
 
-def current_index() -> tuple[Path, int | None, Loaded | None]:
+def current_index() -> tuple[Path, str | None, Loaded | None]:
+    """(path, current segment, loaded handle); the segment keys what is cached per index state."""
     path = index_path()
-    version = index_version(path)
-    if version is None:
+    database = database_id(path)
+    if database is None:
         return path, None, None
     try:
-        return path, version, open_index(str(path), version)
+        loaded = open_index(str(path), database)
+        return path, loaded.kb.status()["segment"], loaded
     except Exception as e:  # an unusable index: say why, keep the ingest page usable
         st.error(r.md_escape(f"索引无法打开：{e}"))
         return path, None, None
@@ -146,13 +152,13 @@ def _choice(label: str, docs: pd.DataFrame, column: str, key: str, fmt=None) -> 
 
 
 # ---- page: search and answers -----------------------------------------------------------------
-def search_page(path: Path, version: int | None, loaded: Loaded | None) -> None:
+def search_page(path: Path, segment: str | None, loaded: Loaded | None) -> None:
     st.title("法治政府建设报告 · 检索与问答")
     if loaded is None:
         no_index_message(path)
         return
     kb = loaded.kb
-    mode, k, filters = sidebar_filters(documents_table(str(path), version))
+    mode, k, filters = sidebar_filters(documents_table(str(path), database_id(path), segment))
 
     with st.form("search", border=False):
         text = st.text_input("检索词或问题", placeholder="例如：" + "、".join(EXAMPLES), key="query_input")
@@ -265,12 +271,12 @@ DOC_COLUMNS = {"title": "标题", "region": "地区", "province": "省份", "lev
                "source": "来源", "doc_id": "ID"}
 
 
-def documents_page(path: Path, version: int | None, loaded: Loaded | None) -> None:
+def documents_page(path: Path, segment: str | None, loaded: Loaded | None) -> None:
     st.title("文档")
     if loaded is None:
         no_index_message(path)
         return
-    docs = documents_table(str(path), version)
+    docs = documents_table(str(path), database_id(path), segment)
     if docs.empty:
         st.info("索引里还没有文档。到“导入”页上传报告。")
         return
@@ -378,8 +384,8 @@ def ingest_uploads(path: Path, files) -> tuple[str, list[tuple[str, str, str]]]:
     for line in report.warnings:  # went in with a caveat (replaced bytes, duplicate, truncated PDF)
         source, _, reason = line.partition(": ")
         rows.append((r.source_name(source), "提示", reason))
-    open_index.clear()  # the next run reopens the rebuilt index (and warms it again)
-    documents_table.clear()
+    # Nothing to clear: the cached handle follows the committed manifest, and the document table is
+    # cached per segment.
     st.session_state.similar_for = None
     summary = (f"新增 {report.added} · 更新 {report.updated} · 未变 {report.unchanged} · 失败 {len(report.failed)}"
                f" — 索引现有 {status['documents']} 份文档、{status['chunks']} 个段落")
@@ -391,11 +397,11 @@ def main() -> None:
     st.set_page_config(page_title="法治政府报告知识库", page_icon="⚖️", layout="wide")
     st.html(r.CSS)
     page = st.sidebar.radio("页面", ["检索问答", "文档", "导入"], key="page", horizontal=True)
-    path, version, loaded = current_index()
+    path, segment, loaded = current_index()
     if page == "检索问答":
-        search_page(path, version, loaded)
+        search_page(path, segment, loaded)
     elif page == "文档":
-        documents_page(path, version, loaded)
+        documents_page(path, segment, loaded)
     else:
         ingest_page(path)
     sidebar_status(loaded)
