@@ -27,9 +27,14 @@ def main() -> None:
     args = ap.parse_args()
 
     kb = KnowledgeBase.open(args.index)
-    ids, vectors = kb.store.embedded_vectors(kb.manifest.embedder_id, kb.manifest.dim)
-    flat = DenseIndex.build(ids, vectors, kb.manifest.dim, flat_max=len(ids) + 1)
-    hnsw = DenseIndex.build(ids, vectors, kb.manifest.dim, flat_max=0)
+    with kb.store.snapshot():  # the manifest and the vectors of one committed state, whatever a writer does
+        status = kb.status()
+        embedder_id, dim = status["embedder"], status["dim"]
+        ids, vectors = kb.store.embedded_vectors(embedder_id, dim)
+    if not len(ids):
+        raise SystemExit(f"{args.index}: no embedded passages (ingested with dense=False?); run `kb embed --index {args.index}`")
+    flat = DenseIndex.build(ids, vectors, dim, flat_max=len(ids) + 1)
+    hnsw = DenseIndex.build(ids, vectors, dim, flat_max=0)
     queries = []
     if args.queries.exists():
         texts = [json.loads(line)["query"] for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -41,7 +46,7 @@ def main() -> None:
         exact = set(flat.search(q, args.k)[0].tolist())
         approx = set(hnsw.search(q, args.k)[0].tolist())
         recalls.append(len(exact & approx) / len(exact))
-    print(f"{len(ids)} real {kb.manifest.embedder_id} vectors, {len(queries)} queries: "
+    print(f"{len(ids)} real {embedder_id} vectors, {len(queries)} queries: "
           f"HNSW (M=32, efSearch=128) recall@{args.k} vs exact = {np.mean(recalls):.4f} (min {np.min(recalls):.2f})")
 
 
