@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import shutil
 
 import pytest
@@ -171,3 +172,15 @@ def test_same_text_twice_in_one_run_is_embedded_once(tmp_path, counting):
     report = kb.ingest([path])
     assert (report.added, report.unchanged) == (1, 1)
     assert counting.passages == kb.status()["chunks"] == kb.status()["embedded"]
+
+
+def test_index_from_kb_0_1_0_is_adopted_on_open(demo_copy):
+    """kb 0.1.0 kept the manifest only in manifest.json (schema 1): opening moves it into the database."""
+    with sqlite3.connect(demo_copy / "kb.sqlite") as db:
+        db.execute("DROP TABLE state")
+        db.execute("PRAGMA user_version = 1")
+    kb = KnowledgeBase.open(demo_copy)
+    assert kb.search("综合查一次", k=1)[0].chunk.text.count("综合查一次")
+    with sqlite3.connect(demo_copy / "kb.sqlite") as db:
+        stored = json.loads(db.execute("SELECT value FROM state WHERE key = 'manifest'").fetchone()[0])
+    assert stored["segment"] == json.loads((demo_copy / "manifest.json").read_text())["segment"]
