@@ -72,30 +72,34 @@ class KnowledgeBase:
         with vectors from another model. `create=True` makes a new index when none exists.
         """
         directory = Path(path) if path is not None else default_index_path()
-        manifest = None
-        if (directory / DB_NAME).exists():
-            store = Store(directory)
-            manifest = stored_manifest(store) or cls._adopt_mirror(directory, store)
+        store = Store(directory) if (directory / DB_NAME).exists() else None
+        manifest = (stored_manifest(store) or cls._adopt_mirror(directory, store)) if store else None
         if manifest is None:
+            if store:
+                store.close()  # a database without a manifest: a first ingest that was stopped
             if not create:
                 raise IndexUnusable(f"{directory}: no kb index here; build one with `kb ingest PATH --index {directory}`")
-            spec = embedder or DEFAULT_EMBEDDER
-
-            def new_manifest() -> Manifest:
-                return Manifest(embedder_id=canonical_id(spec), dim=get_embedder(spec).dim)
-
-            with Indexer.session(directory, flat_max, EMBED_BATCH, new_manifest) as writer:
-                if writer.manifest.segment is None:  # nobody created it while we waited for the lock
-                    writer.publish_new()
-            store = Store(directory)
-            manifest = stored_manifest(store)
-            assert manifest is not None
+            store, manifest = cls._create(directory, embedder or DEFAULT_EMBEDDER, flat_max)
         if embedder is not None and canonical_id(embedder) != manifest.embedder_id:
+            store.close()
             raise EmbedderMismatch(
                 f"{directory}: index was built with embedder {manifest.embedder_id} ({manifest.dim}-d), "
                 f"not {canonical_id(embedder)}; use that embedder, or build a new index with --index"
             )
         return cls(directory, store, manifest, flat_max)
+
+    @staticmethod
+    def _create(directory: Path, spec: str, flat_max: int) -> tuple[Store, Manifest]:
+        def new_manifest() -> Manifest:
+            return Manifest(embedder_id=canonical_id(spec), dim=get_embedder(spec).dim)
+
+        with Indexer.session(directory, flat_max, EMBED_BATCH, new_manifest) as writer:
+            if writer.manifest.segment is None:  # nobody created it while we waited for the lock
+                writer.publish_new()
+        store = Store(directory)
+        manifest = stored_manifest(store)
+        assert manifest is not None
+        return store, manifest
 
     @staticmethod
     def _adopt_mirror(directory: Path, store: Store) -> Manifest | None:
@@ -188,7 +192,7 @@ class KnowledgeBase:
                 dense = DenseIndex.load(seg / "dense", self.manifest.dim)
             except FileNotFoundError as e:
                 raise SegmentMissing(f"{seg}: {e.filename} missing; {repair}") from e
-            except Exception as e:  # noqa: BLE001 - FAISS and numpy raise RuntimeError/ValueError on damaged files
+            except Exception as e:  # FAISS and numpy raise RuntimeError/ValueError on damaged files
                 if not seg.exists():
                     raise SegmentMissing(f"{seg}: index segment missing; {repair}") from e
                 raise IndexUnusable(f"{seg}: index files unreadable ({type(e).__name__}: {' '.join(str(e).split())[:160]}); {repair}") from e

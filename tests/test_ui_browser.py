@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,47 +71,47 @@ def browser_tools():
     return require_browser()
 
 
-@pytest.fixture(scope="module")
-def server(browser_tools, demo_index_path):
-    """`streamlit run ui/app.py` on a free port against the demo index; always stopped."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = free_port()
-    env = {**os.environ, "KB_INDEX": str(demo_index_path), "PYTHONUNBUFFERED": "1"}
-    log = open(ARTIFACTS / "streamlit-server.log", "w", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+def healthy(url: str) -> bool:
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}; see {ARTIFACTS / 'streamlit-server.log'}")
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as resp:
-                    if resp.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("streamlit did not answer /_stcore/health within 90 s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
+        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as resp:
+            return resp.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+@contextmanager
+def streamlit_server(index: Path, log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run ui/app.py` on a free port against `index`: (url, process) once healthy; always stopped."""
+    log_path.parent.mkdir(exist_ok=True)
+    port = free_port()
+    env = {**os.environ, "KB_INDEX": str(index), "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false"]
+    url = f"http://127.0.0.1:{port}"
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
+            deadline = time.monotonic() + 90
+            while not healthy(url):
+                if proc.poll() is not None:
+                    pytest.fail(f"streamlit exited with {proc.returncode}; see {log_path}")
+                if time.monotonic() > deadline:
+                    pytest.fail("streamlit did not answer /_stcore/health within 90 s")
+                time.sleep(0.5)
+            yield url, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
 
 
-@pytest.fixture(scope="module")
-def page(browser_tools, server):
+@contextmanager
+def chromium_page(browser_tools, url: str):
+    """A Chromium page (Chinese locale, wide viewport) opened on `url`; the browser always closed."""
     sync_playwright, chromium = browser_tools
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -117,10 +119,22 @@ def page(browser_tools, server):
             context = browser.new_context(viewport={"width": 1440, "height": 1100}, locale="zh-CN")
             pg = context.new_page()
             pg.set_default_timeout(60_000)
-            pg.goto(server, wait_until="domcontentloaded")
+            pg.goto(url, wait_until="domcontentloaded")
             yield pg
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(browser_tools, demo_index_path):
+    with streamlit_server(demo_index_path, ARTIFACTS / "streamlit-server.log") as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def page(browser_tools, server):
+    with chromium_page(browser_tools, server) as pg:
+        yield pg
 
 
 def wait_idle(page) -> None:

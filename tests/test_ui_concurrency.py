@@ -24,7 +24,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,10 +32,11 @@ from pathlib import Path
 import pytest
 from test_ui_browser import (  # tests/ is on sys.path (pytest prepend import mode, no __init__.py)
     ARTIFACTS,
-    CHROMIUM_ARGS,
     ROOT,
-    free_port,
+    chromium_page,
+    healthy,
     require_browser,
+    streamlit_server,
     wait_idle,
 )
 
@@ -149,45 +149,15 @@ def server(browser_tools, demo_index_path, tmp_path_factory):
     """`streamlit run ui/app.py` against a private copy of the demo index; always stopped."""
     index = tmp_path_factory.mktemp("concurrency") / "index"
     shutil.copytree(demo_index_path, index)
-    ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "streamlit-concurrency.log"
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
-    url = f"http://127.0.0.1:{port}"
-    with running(cmd, log_path, {"KB_INDEX": str(index), "PYTHONUNBUFFERED": "1"}) as proc:
-        deadline = time.monotonic() + 90
-        while not healthy(url):
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}; see {log_path}")
-            if time.monotonic() > deadline:
-                pytest.fail("streamlit did not answer /_stcore/health within 90 s")
-            time.sleep(0.5)
+    with streamlit_server(index, log_path) as (url, proc):
         yield Server(url, proc, index, log_path)
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as resp:
-            return resp.read().strip() == b"ok"
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
 def page(browser_tools, server):
-    sync_playwright, chromium = browser_tools
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1440, "height": 1100}, locale="zh-CN")
-            pg = context.new_page()
-            pg.set_default_timeout(60_000)
-            pg.goto(server.url, wait_until="domcontentloaded")
-            yield pg
-        finally:
-            browser.close()
+    with chromium_page(browser_tools, server.url) as pg:
+        yield pg
 
 
 # ---- page helpers ---------------------------------------------------------------------------------
