@@ -8,7 +8,7 @@
 Nothing heavy is imported here: models and indexes load on first use.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["KnowledgeBase", "Document", "Chunk", "Hit", "Filters", "__version__"]
 
