@@ -69,10 +69,18 @@ def _check(directory: Path, store: Store) -> list[Finding]:
 def _check_counts(store: Store, m: Manifest, repair: str) -> list[Finding]:
     actual = {"documents": store.count("documents"), "chunks": store.count("chunks"),
               "embedded": store.count_embedded(m.embedder_id)}
-    wrong = [f"{k} {m.counts.get(k)} in the manifest, {v} in the store" for k, v in actual.items() if m.counts.get(k) != v]
+    wrong = [f"{k} {m.counts.get(k)} in the manifest, {actual[k]} in the store"
+             for k in ("documents", "chunks") if m.counts.get(k) != actual[k]]
+    if actual["embedded"] < m.counts.get("embedded", 0):
+        wrong.append(f"embedded {m.counts.get('embedded')} in the manifest, only {actual['embedded']} vectors in the store")
     if wrong:
         return [Finding("problem", f"counts differ: {'; '.join(wrong)}; {repair}")]
-    out = [Finding("ok", f"counts: {actual['documents']} documents, {actual['chunks']} chunks, {actual['embedded']} embedded")]
+    out = [Finding("ok", f"counts: {actual['documents']} documents, {actual['chunks']} chunks, "
+                         f"{m.counts.get('embedded', 0)} in the dense index")]
+    pending = actual["embedded"] - m.counts.get("embedded", 0)
+    if pending:  # an interrupted `kb embed`: its vectors are cached, the dense index not rebuilt yet
+        out.append(Finding("warning", f"{pending} passages have a cached vector that is not in the dense index yet "
+                                      "(an interrupted `kb embed`?); run `kb embed` to add them"))
     missing = actual["chunks"] - actual["embedded"]
     if missing:
         out.append(Finding("warning", f"{missing} passages have no vector yet (BM25 finds them, semantic search not); "
@@ -115,13 +123,20 @@ def _check_segment(directory: Path, store: Store, m: Manifest, repair: str) -> l
     try:
         dense = DenseIndex.load(seg / "dense", m.dim)
         ids, vectors = store.embedded_vectors(m.embedder_id, m.dim)
-        if not np.array_equal(np.sort(dense.ids()), ids):
-            out.append(Finding("problem", f"FAISS index holds {len(dense)} vectors, the store {len(ids)} "
-                                          f"(ids differ); {repair}"))
-        elif len(ids) and not all(np.allclose(dense.vector(i), v, atol=1e-5) for i, v in _sample(ids, vectors)):
-            out.append(Finding("problem", f"FAISS vectors differ from the cached embeddings; {repair}"))
+        indexed = np.sort(dense.ids())
+        known = np.isin(indexed, ids)
+        if len(dense) != m.counts.get("embedded") or not known.all():
+            out.append(Finding("problem", f"FAISS index holds {len(dense)} vectors, the manifest says "
+                                          f"{m.counts.get('embedded')}, {int((~known).sum())} of them for passages the "
+                                          f"store has no vector for; {repair}"))
         else:
-            out.append(Finding("ok", f"FAISS index ({m.dense_kind}): {len(dense)} vectors, ids and vectors match the store"))
+            picks = np.isin(ids, indexed)
+            if len(indexed) and not all(np.allclose(dense.vector(i), v, atol=1e-5)
+                                        for i, v in _sample(ids[picks], vectors[picks])):
+                out.append(Finding("problem", f"FAISS vectors differ from the cached embeddings; {repair}"))
+            else:
+                out.append(Finding("ok", f"FAISS index ({m.dense_kind}): {len(dense)} vectors, ids and vectors "
+                                         "match the store"))
     except Exception as e:  # noqa: BLE001
         out.append(Finding("problem", f"FAISS index in {seg} unreadable ({type(e).__name__}: {str(e)[:100]}); {repair}"))
     leftovers = sorted(p.name for p in (directory / "segments").iterdir() if p.name != m.segment)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -120,11 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (IndexUnusable, ValueError, FileNotFoundError, RuntimeError) as e:  # e.g. a model that cannot load
-        print(f"kb: {e}", file=sys.stderr)
+    except (IndexUnusable, ValueError, OSError, RuntimeError) as e:  # a model that cannot load, a full disk …
+        print(f"kb: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as e:  # e.g. the database locked by a foreign tool for over a minute
+        print(f"kb: database error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("kb: interrupted", file=sys.stderr)
+        print("kb: interrupted; nothing was half-written — run the same command again to finish", file=sys.stderr)
         return 130
 
 

@@ -63,7 +63,7 @@ def kb_env(batch: int = 2) -> dict[str, str]:
 
 
 def kb_run(*args: str, timeout: int = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kb.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kb.cli", *args], capture_output=True, text=True, check=False,
                           env=kb_env(), timeout=timeout)
 
 
@@ -198,6 +198,8 @@ def test_killed_ingest_leaves_the_previous_index_and_a_rerun_completes(work, poi
         assert code == -signal.SIGKILL
     else:
         assert code in (130, 0), work["log"].read_text()  # 0: the signal came after the commit
+        if code == 130:
+            assert work["log"].read_text().strip().endswith("run the same command again to finish")
 
     committed = reader.status()["segment"] != manifest_before  # a kill just after the switch
     expected = work["after"] if committed else work["before"]
@@ -229,6 +231,38 @@ def test_killed_first_ingest_of_a_new_index_can_be_run_again(work, tmp_path):
     assert rerun.returncode == 0, rerun.stderr
     assert "added 3" in rerun.stdout
     assert KnowledgeBase.open(index).search(NEW_TERM, k=1)[0].doc.source.endswith("乙县报告.txt")
+    assert_checks_clean(index)
+
+
+def test_killed_embed_keeps_the_bm25_index_and_a_rerun_completes(work):
+    """`--no-dense` first, then `kb embed` killed half-way: BM25 search as before, the rerun embeds the rest."""
+    index = work["index"]
+    assert kb_run("ingest", *map(str, work["inputs"]), "--index", str(index), "--quiet", "--no-dense").returncode == 0
+    status = KnowledgeBase.open(index).status()
+    assert status["embedded"] < status["chunks"]
+    def bm25(kb: KnowledgeBase) -> dict:
+        return {q: [(h.doc.doc_id, h.chunk.start, h.chunk.end) for h in kb.search(q, k=5, mode="bm25")]
+                for q in (NEW_TERM, UPD_TERM)}
+
+    bm25_before = bm25(KnowledgeBase.open(index))
+    n_emb = embedded_rows(index)
+    proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "embed", "--index", str(index), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=kb_env())
+    try:
+        wait_for(lambda: embedded_rows(index) > n_emb, proc, what="embedding")
+        proc.kill()
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    kb = KnowledgeBase.open(index)
+    assert bm25(kb) == bm25_before
+    assert_checks_clean(index)
+    assert any(f.level == "warning" and "not in the dense index yet" in f.message for f in check(index))
+    rerun = kb_run("embed", "--index", str(index), "--quiet")
+    assert rerun.returncode == 0, rerun.stderr
+    status = kb.status()
+    assert status["embedded"] == status["chunks"]
+    assert documents(index) == work["after_docs"] and contains(index, NEW_TERM) and contains(index, UPD_TERM)
     assert_checks_clean(index)
 
 
