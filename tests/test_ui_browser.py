@@ -80,33 +80,40 @@ def healthy(url: str) -> bool:
 
 
 @contextmanager
+def running(cmd: list[str], log_path: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """A subprocess in the repository root, its output in `log_path`; stopped (if need be) on exit."""
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=15)
+
+
+@contextmanager
 def streamlit_server(index: Path, log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit run ui/app.py` on a free port against `index`: (url, process) once healthy; always stopped."""
     log_path.parent.mkdir(exist_ok=True)
     port = free_port()
-    env = {**os.environ, "KB_INDEX": str(index), "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false"]
     url = f"http://127.0.0.1:{port}"
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 90
-            while not healthy(url):
-                if proc.poll() is not None:
-                    pytest.fail(f"streamlit exited with {proc.returncode}; see {log_path}")
-                if time.monotonic() > deadline:
-                    pytest.fail("streamlit did not answer /_stcore/health within 90 s")
-                time.sleep(0.5)
-            yield url, proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+    with running(cmd, log_path, {"KB_INDEX": str(index), "PYTHONUNBUFFERED": "1"}) as proc:
+        deadline = time.monotonic() + 90
+        while not healthy(url):
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}; see {log_path}")
+            if time.monotonic() > deadline:
+                pytest.fail("streamlit did not answer /_stcore/health within 90 s")
+            time.sleep(0.5)
+        yield url, proc
 
 
 @contextmanager

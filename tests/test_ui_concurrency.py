@@ -17,25 +17,22 @@ unless KB_BROWSER_REQUIRED=1. Screenshots and the server log go to artifacts/ (g
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from test_ui_browser import (  # tests/ is on sys.path (pytest prepend import mode, no __init__.py)
     ARTIFACTS,
-    ROOT,
     chromium_page,
     healthy,
     require_browser,
+    running,
     streamlit_server,
     wait_idle,
 )
@@ -125,23 +122,6 @@ class Server:
 @pytest.fixture(scope="module")
 def browser_tools():
     return require_browser()
-
-
-@contextmanager
-def running(cmd: list[str], log_path: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """A subprocess in the repository root, its output in `log_path`; stopped (if need be) on exit."""
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
