@@ -48,6 +48,7 @@ MANIFEST_KEY = "manifest"
 EMBED_CHECKPOINT = 2000  # passages embedded between dense-index publishes during `kb embed`
 
 OnEmbed = Callable[[int, int], None]
+EmbedBatches = Callable[[Iterable[list[tuple[str, str]]]], Iterator[tuple[list[tuple[str, str]], "np.ndarray"]]]
 
 
 def stored_manifest(store: Store) -> Manifest | None:
@@ -99,11 +100,22 @@ class Indexer:
         on_embed: OnEmbed | None = None,
         reparse: bool = False,
         limit_mb: float | None = None,
+        ray: str | None = None,
     ) -> IngestReport:
+        """`ray`: a Ray cluster address (or "auto") to parse and embed on (distributed.py); this
+        process still reads the store, commits each embedded batch and makes the one switch."""
         report = IngestReport()
-        plans = read_inputs(self.store, paths, report, on_file, progress, reparse, limit_mb)
-        if dense:
-            self._embed(self._embed_todo(plans), progress, on_embed)
+        if ray is None:
+            plans = read_inputs(self.store, paths, report, on_file, progress, reparse, limit_mb)
+            if dense:
+                self._embed(self._embed_todo(plans), progress, on_embed)
+        else:
+            from .distributed import connect
+
+            with connect(ray, self.manifest.embedder_id) as cluster:
+                plans = cluster.read_inputs(self.store, paths, report, on_file, reparse, limit_mb)
+                if dense:
+                    self._embed(self._embed_todo(plans), progress, on_embed, embed_batches=cluster.embed_batches)
 
         def write() -> bool:
             apply(self.store, plans, report, reparse)
@@ -162,18 +174,27 @@ class Indexer:
         progress: bool,
         on_embed: OnEmbed | None,
         checkpoint: Callable[[], None] | None = None,
+        embed_batches: EmbedBatches | None = None,
     ) -> int:
-        """Embed and cache in committed batches: an interrupted run keeps what it embedded."""
+        """Embed and cache in committed batches: an interrupted run keeps what it embedded.
+
+        `embed_batches` maps batches of (hash, text) to (batch, vectors) — here by default, on a
+        Ray cluster for `ingest(ray=...)`, where batches may come back in any order."""
         if not todo:
             return 0
-        embedder = get_embedder(self.manifest.embedder_id)
+        if embed_batches is None:
+            embedder = get_embedder(self.manifest.embedder_id)
+
+            def embed_batches(batches):
+                for batch in batches:
+                    yield batch, embedder.embed_passages([text for _, text in batch])
+
         items = list(todo.items())
         bar = _bar(len(items), progress)
         done = since_checkpoint = 0
         try:
-            for i in range(0, len(items), self.embed_batch):
-                batch = items[i : i + self.embed_batch]
-                vectors = embedder.embed_passages([text for _, text in batch])
+            batches = (items[i : i + self.embed_batch] for i in range(0, len(items), self.embed_batch))
+            for batch, vectors in embed_batches(batches):
                 with self.store.transaction():
                     self.store.put_vectors(self.manifest.embedder_id, zip((h for h, _ in batch), vectors))
                 done += len(batch)

@@ -164,6 +164,16 @@ def read_inputs(
 
 
 def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, limit_mb: float | None) -> FilePlan | None:
+    changed = changed_file(store, path, report, reparse, limit_mb)
+    if changed is None:
+        return None
+    data, key, file_hash = changed
+    return plan_parsed(path, key, file_hash, parse_file(path, data), report)
+
+
+def changed_file(store: Store, path: Path, report: IngestReport, reparse: bool,
+                 limit_mb: float | None) -> tuple[bytes, str, str] | None:
+    """The file's bytes, key and hash — or None (reported) when unreadable or unchanged since the last ingest."""
     try:
         data = read_file(path, limit_mb)
     except LoadError as e:
@@ -174,22 +184,46 @@ def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, lim
     if not reparse and store.file_hash(key) == file_hash:
         report.record(str(path), "unchanged", "file unchanged")
         return None
+    return data, key, file_hash
+
+
+# What parsing one file yields: prepared documents, and per problem (source, outcome, reason) or a LoadError.
+Parsed = list["Prepared | LoadError | tuple[str, str]"]
+
+
+def parse_file(path: Path, data: bytes) -> Parsed:
+    """The pure, CPU-heavy part of ingest (load, clean, metadata, chunk) — also run on Ray workers."""
     try:
         items = load_bytes(path, data)
     except Exception as e:  # noqa: BLE001 - a parser bug must not stop the other files
-        report.record(str(path), "failed", f"{type(e).__name__}: {e}")
+        return [(str(path), f"{type(e).__name__}: {e}")]
+    out: Parsed = []
+    for item in items:
+        if isinstance(item, LoadError):
+            out.append(item)
+            continue
+        try:
+            out.append(Prepared(*prepare(item)))
+        except Exception as e:  # noqa: BLE001 - one bad document, not the batch
+            out.append((item.source, str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"))
+    return out
+
+
+def plan_parsed(path: Path, key: str, file_hash: str, parsed: Parsed, report: IngestReport) -> FilePlan | None:
+    """Record a parsed file's problems; its plan (None when the file itself failed)."""
+    if len(parsed) == 1 and isinstance(parsed[0], tuple) and parsed[0][0] == str(path):
+        report.record(str(path), "failed", parsed[0][1])
         return None
     prepared, complete = [], True
-    for item in items:
+    for item in parsed:
         if isinstance(item, LoadError):
             report.problem(item)
             complete = complete and isinstance(item, LoadWarning)
-            continue
-        try:
-            prepared.append(Prepared(*prepare(item)))
-        except Exception as e:  # noqa: BLE001 - one bad document, not the batch
-            report.record(item.source, "failed", str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}")
+        elif isinstance(item, tuple):
+            report.record(item[0], "failed", item[1])
             complete = False
+        else:
+            prepared.append(item)
     return FilePlan(path, key, file_hash, prepared, complete)
 
 

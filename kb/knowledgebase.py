@@ -134,12 +134,14 @@ class KnowledgeBase:
         max_file_mb: float | None = None,
         wait: bool = True,
         on_wait: Callable[[str], None] | None = None,
+        ray: str | None = None,
     ) -> IngestReport:
         """Add files and folders; re-index what changed. `dense=False` leaves embedding for `embed()`;
         `reparse=True` re-derives metadata and chunks of unchanged files (after upgrading kb).
-        Another writer on this index: wait for it (`on_wait` hears who), or raise IndexBusy."""
+        Another writer on this index: wait for it (`on_wait` hears who), or raise IndexBusy.
+        `ray="auto"` or an address parses and embeds on a Ray cluster (see distributed.py)."""
         with self._writer(wait, on_wait) as writer:
-            return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, max_file_mb)
+            return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, max_file_mb, ray)
 
     def embed(self, progress: bool = False, limit: int | None = None, on_embed: Callable[[int, int], None] | None = None,
               wait: bool = True, on_wait: Callable[[str], None] | None = None) -> int:
