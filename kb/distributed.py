@@ -19,6 +19,7 @@ retried), so a killed node costs time, not data. kb's code travels to the worker
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class RayIngest:
         except ImportError as e:
             raise RayUnavailable("--ray needs Ray on this machine and the cluster: pip install 'kb[ray]'") from e
         self.ray = ray
+        _reachable(address)
         env_vars = {k: os.environ[k] for k in (FAILPOINT_ENV, "KB_MODEL_CACHE") if os.environ.get(k)}
         runtime_env = {"py_modules": [str(Path(__file__).parent)], "env_vars": env_vars}
         try:
@@ -196,6 +198,17 @@ class RayIngest:
         batch, actor = pending.pop(done[0])
         idle.append(actor)
         return batch, np.asarray(self.ray.get(done[0]), dtype=np.float32)
+
+
+def _reachable(address: str) -> None:
+    """Fail in seconds, not after Ray's minute of retries, when nothing listens at host:port."""
+    if address == "auto" or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host.split("//")[-1], int(port)), timeout=10).close()
+    except (OSError, ValueError) as e:
+        raise RayUnavailable(f"cannot join the Ray cluster at {address!r}: {e}") from e
 
 
 def _merge(report: IngestReport, part: IngestReport) -> None:

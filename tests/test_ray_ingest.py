@@ -128,7 +128,9 @@ def test_ray_ingest_equals_a_local_ingest_and_survives_a_killed_worker(ray_clust
             proc.kill()
             proc.wait()
     assert proc.returncode == local.returncode, err
-    assert out.split(" — ")[0] == local.stdout.split(" — ")[0]  # added 3, updated 0, unchanged 0, failed 1
+    # the summary (Ray may print above it that a worker died and its task is retried)
+    assert out.strip().splitlines()[-1].split(" — ")[0] == local.stdout.strip().split(" — ")[0]
+    assert local.stdout.startswith("added 3, updated 0, unchanged 0, failed 1")
     assert [l for l in err.splitlines() if l.startswith(("failed:", "warning:"))] == \
         [l for l in local.stderr.splitlines() if l.startswith(("failed:", "warning:"))]
     with pytest.raises(ProcessLookupError):
@@ -164,12 +166,13 @@ def test_ray_ingest_of_unchanged_files_embeds_nothing(ray_cluster, tmp_path):
     first = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, timeout=1200)
     assert first.returncode == 0, first.stderr
     again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env, timeout=1200)
-    assert again.returncode == 0 and again.stdout.startswith("added 0, updated 0, unchanged 1"), again.stdout + again.stderr
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines()[-1].startswith("added 0, updated 0, unchanged 1"), again.stdout
 
 
 def test_ray_ingest_names_an_unreachable_cluster(tmp_path):
     port = _free_port()
     r = subprocess.run([sys.executable, "-m", "kb.cli", "ingest", str(SAMPLES), "--index", str(tmp_path / "i"),
                         "--quiet", "--ray", f"127.0.0.1:{port}"], cwd=ROOT, capture_output=True, text=True,
-                       env={**os.environ, "RAY_gcs_rpc_server_connect_timeout_s": "3"}, timeout=600)
+                       timeout=600)
     assert r.returncode == 2 and r.stderr.startswith("kb: cannot join the Ray cluster"), r.stderr
