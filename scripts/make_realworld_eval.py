@@ -78,7 +78,7 @@ class Doc:
 
     def span_text(self, start: int, length: int) -> str:
         """The text behind stripped[start:start+length] as the passage has it, quote marks included
-        (“行政执法“三项制度”” gives 行政执法“三项制度”); where a line break cuts the phrase (PDFs),
+        (行政执法“三项制度” stays so); where a line break cuts the phrase (PDFs),
         the longest piece between breaks."""
         a, b = self.index[start], self.index[start + length - 1] + 1
         piece = max(re.split(r"\s+", self.folded[a:b]), key=len)
@@ -259,10 +259,13 @@ def render(rows: list[dict]) -> str:
 
 
 def main() -> int:
+    global SHARED
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="compare with the committed files instead of writing")
-    ap.add_argument("--summary", action="store_true", help="print each region query's regions and how they matched")
+    ap.add_argument("--summary", action="store_true", help="print each region query's regions")
+    ap.add_argument("--shared", default=str(SHARED), help="the shared folder (default: ../shared beside the repo)")
     args = ap.parse_args()
+    SHARED = Path(args.shared)
     sets = {
         ROOT / "eval/realworld_queries.jsonl": build(realworld_docs(), specs.REALWORLD_REPORTS,
                                                      specs.REALWORLD_REGION_QUERIES, specs.REALWORLD_OTHER_QUERIES),
