@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -120,10 +121,16 @@ class RayIngest:
         self.ray.shutdown()
 
     def __enter__(self) -> RayIngest:
+        # Ray prints cluster events (a worker died, a task is retried) on the driver's stdout;
+        # kb's stdout is the ingest summary, so they go to stderr with kb's other messages.
+        self._stdout, sys.stdout = sys.stdout, sys.stderr
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        try:
+            self.close()
+        finally:
+            sys.stdout = self._stdout
 
     # ---- parse --------------------------------------------------------------------------
     def read_inputs(
