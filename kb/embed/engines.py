@@ -173,6 +173,9 @@ class OnnxEngine(WindowedEngine):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
+        # no busy-waiting between kernels: +5 % passages per CPU-second measured on 2 shared cores,
+        # and an ingest's idle threads then leave the CPU to queries served beside it
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.name = "onnx" if variant == "fp32" else f"onnx-{variant}"
         self.lossy = variant != "fp32"
