@@ -189,7 +189,7 @@ class RayIngest:
 
     def embed_batches(self, batches: Iterable[list[tuple[str, str]]]) -> Iterator[tuple[list[tuple[str, str]], np.ndarray]]:
         """(batch, vectors) as the actors finish them (any order), at most two batches queued per actor."""
-        ray, actors = self.ray, self._pool()
+        actors = self._pool()
         idle = list(actors) * IN_FLIGHT_PER_SLOT
         pending: dict = {}
         for batch in batches:

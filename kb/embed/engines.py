@@ -142,7 +142,8 @@ class TorchEngine(WindowedEngine):
         self.model = st[0].auto_model.eval()
         if device != "cpu" and dtype == "fp16":
             self.model = self.model.half()
-        self.name = "torch" if dtype == "fp32" and device == "cpu" else f"torch-{dtype}" + ("" if device == "cpu" else f"@{device}")
+        on = "" if device == "cpu" else f"@{device}"
+        self.name = "torch" if dtype == "fp32" and device == "cpu" else f"torch-{dtype}{on}"
         self._torch = torch
 
     def _means(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
