@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from .answer import Answer, Answerer
+from .answer import Answer, Answerer, SimilarPractices
 from .bm25 import BM25Index
 from .dense import DEFAULT_FLAT_MAX, DenseIndex
 from .embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
@@ -227,7 +227,11 @@ class KnowledgeBase:
         return self._read(lambda: Answerer(self._loaded()).ask(question, filters, k))
 
     def similar(self, chunk_id: int, k: int = 10) -> list[Hit]:
-        """Passages most like this one from other regions."""
+        """Passages most like this one from other regions (those stating the same practice first)."""
+        return self.similar_practices(chunk_id, k).hits
+
+    def similar_practices(self, chunk_id: int, k: int = 10) -> SimilarPractices:
+        """The practice a passage states, and passages from other regions like it (see Answerer.similar)."""
         return self._read(lambda: Answerer(self._loaded()).similar(chunk_id, k))
 
     def documents(self) -> list[Document]:

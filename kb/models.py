@@ -112,6 +112,7 @@ class Hit:
     dense_rank: int | None
     chunk: Chunk
     doc: Document
+    weak: bool = False  # no query word occurs in it: found by meaning alone (dense leg)
 
     def to_dict(self) -> dict:
         m = self.doc.meta
@@ -133,6 +134,7 @@ class Hit:
             "text": self.chunk.text,
             "start": self.chunk.start,
             "end": self.chunk.end,
+            "weak": self.weak,
         }
 
 

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from .models import Chunk, ChunkSpan, Document, Metadata
+from .phrases import MIGRATION as PHRASE_INDEX
 
 DB_NAME = "kb.sqlite"
 
-_MIGRATIONS: list[str] = [
+# A migration is one script (split at ';') or a tuple of statements (when a statement holds ';').
+_MIGRATIONS: list[str | tuple[str, ...]] = [
     # 1: documents, their sources, chunks, embedding cache
     """
     CREATE TABLE documents (
@@ -77,6 +79,8 @@ _MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 3: a substring index over every passage, kept in step by triggers (see phrases.py)
+    PHRASE_INDEX,
 ]
 
 _META_FIELDS = [f.name for f in fields(Metadata)]
@@ -103,7 +107,8 @@ class Store:
             )
         for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
             with self.transaction():
-                for statement in filter(str.strip, script.split(";")):
+                statements = script.split(";") if isinstance(script, str) else script
+                for statement in filter(str.strip, statements):
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number}")
 
