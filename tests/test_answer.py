@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from kb.answer import core_phrase, extract_figures, intent_of
+from kb.answer import extract_figures
+from kb.question import intent_of
 from kb.cli import main
 from kb.export import answer_csv, answer_markdown
 from kb.models import Chunk
@@ -41,16 +42,17 @@ def test_intents(question, intent):
     assert intent_of(fold(question)) == intent
 
 
-def test_core_phrase_strips_scaffolding():
-    assert core_phrase("哪些地区推行智慧执法平台") == "智慧执法平台"
-    assert core_phrase("2021年哪些地方开展了府院联动", ()) == "府院联动"
+def test_scaffolding_and_years_are_not_the_practice(demo_index):
+    a = demo_index.ask("2023年哪些地方开展了综合查一次")
+    assert a.practice.asked == "综合查一次" and a.filters.year_from == 2023
+    assert [e.region for e in a.regions] == ["海盐县"]
 
 
 def test_which_regions_综合查一次(demo_index):
     a = demo_index.ask("哪些地区推行综合查一次")
     assert a.intent == "regions" and a.term == "综合查一次"
     assert region_names(a) == ["海盐县", "阳城镇"]
-    assert a.answer.startswith("共 2 个地区：") and "海盐县（2023）" in a.answer and "阳城镇（2024）" in a.answer
+    assert a.answer.startswith("共 2 个地区提及“综合查一次”：") and "海盐县（2023）" in a.answer and "阳城镇（2024）" in a.answer
     for c in assert_citations_exact(demo_index, a):
         assert "综合查一次" in fold(c.quote)
 
@@ -70,7 +72,7 @@ def test_traditional_question_works_the_same(demo_index):
 
 def test_no_match_is_said_plainly(demo_index):
     a = demo_index.ask("哪些地区推行量子执法区块链")
-    assert a.regions == [] and a.answer.startswith("未找到")
+    assert a.regions == [] and a.answer.startswith("没有报告提及")
 
 
 def test_figures_come_with_citations_that_contain_them(demo_index):
