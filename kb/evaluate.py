@@ -66,11 +66,27 @@ def evaluate(kb, queries: list[Judged], k: int = 10, modes=MODES) -> dict:
     for q in queries:
         if q.regions is None:
             continue
-        listed = [e.region for e in kb.ask(q.query).regions]
-        ok = all(any(want in got for got in listed) for want in q.regions) and all(
-            any(want in got for want in q.regions) for got in listed)
-        region_checks.append({"id": q.id, "query": q.query, "expected": list(q.regions), "listed": listed, "ok": ok})
-    return {"table": table, "rows": rows, "regions": region_checks}
+        listed = list(dict.fromkeys(e.region for e in kb.ask(q.query).regions))
+        precision, recall = region_scores(listed, q.regions)
+        region_checks.append({"id": q.id, "query": q.query, "expected": list(q.regions), "listed": listed,
+                              "precision": precision, "recall": recall, "ok": precision == recall == 1.0})
+    summary = {}
+    if region_checks:
+        summary = {"n": len(region_checks),
+                   "precision": sum(c["precision"] for c in region_checks) / len(region_checks),
+                   "recall": sum(c["recall"] for c in region_checks) / len(region_checks),
+                   "exact": sum(c["ok"] for c in region_checks) / len(region_checks)}
+    return {"table": table, "rows": rows, "regions": region_checks, "region_summary": summary}
+
+
+def region_scores(listed: list[str], expected: tuple[str, ...]) -> tuple[float, float]:
+    """(precision, recall) of a which-regions answer; names match as substrings (密云 ~ 密云区).
+    Listing nothing when nothing is expected is right (1, 1)."""
+    right = [got for got in listed if any(want in got for want in expected)]
+    found = [want for want in expected if any(want in got for got in listed)]
+    precision = len(right) / len(listed) if listed else (1.0 if not expected else 0.0)
+    recall = len(found) / len(expected) if expected else (1.0 if not listed else 1.0)
+    return precision, recall
 
 
 def format_table(result: dict) -> str:
@@ -82,6 +98,12 @@ def format_table(result: dict) -> str:
         n = next(iter(table.values()))[kind]["n"]
         cells = " | ".join(f"{table[m][kind]['recall']:.3f} | {table[m][kind]['mrr']:.3f}" for m in table)
         lines.append(f"| {kind} | {n} | {cells} |")
+    summary = result.get("region_summary")
+    if summary:
+        lines.append(f"\nwhich-regions answers (n={summary['n']}): precision {summary['precision']:.3f}, "
+                     f"recall {summary['recall']:.3f}, exactly right {summary['exact']:.3f}")
     for c in result["regions"]:
-        lines.append(f"\nregions {c['id']} {c['query']}: {'OK' if c['ok'] else 'WRONG'} listed={c['listed']} expected={c['expected']}")
+        if not c["ok"]:
+            lines.append(f"  {c['id']} {c['query']}: P {c['precision']:.2f} R {c['recall']:.2f} "
+                         f"listed={c['listed']} expected={c['expected']}")
     return "\n".join(lines)

@@ -25,8 +25,9 @@ from .phrases import locate, phrase_pattern, squash
 from .tokenize import stopwords
 
 Intent = Literal["regions", "compare", "figure", "general"]
-VariantKind = Literal["exact", "core", "swapped", "synonym"]
+VariantKind = Literal["exact", "core", "swapped", "synonym", "ellipsis"]
 VARIANT_LABELS: dict[str, str] = {"exact": "原词", "core": "去掉后缀的核心词", "swapped": "前后词序互换",
+                                  "ellipsis": "并列省略写法",
                                   "synonym": "同义名称", "parts": "全部关键词"}
 
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?:度)?|(?:19|20)\d{2}(?=\s*[-—~至到]\s*(?:19|20)\d{2})")
@@ -91,6 +92,9 @@ def synonym_groups() -> tuple[tuple[str, ...], ...]:
 class Corpus(Protocol):
     """What resolving a practice needs from the index (Searcher implements it)."""
 
+    def pattern_count(self, pattern: str, needs: tuple[str, ...]) -> int:
+        """Passages matching a regex (over folded text) among those containing every phrase of `needs`."""
+
     def phrase_count(self, phrase: str) -> int:
         """Passages that contain the phrase (squash-insensitive); 0 when no report states it."""
 
@@ -106,6 +110,11 @@ class Corpus(Protocol):
 class Variant:
     form: str  # folded, squashed
     kind: VariantKind
+    pattern: str | None = None  # a regex over folded text, for forms a phrase cannot express
+    needs: tuple[str, ...] = ()  # phrases every match contains (to find candidate passages fast)
+
+    def finditer(self, folded: str):
+        return re.finditer(self.pattern, folded) if self.pattern else phrase_pattern(self.form).finditer(folded)
 
     @property
     def label(self) -> str:
@@ -155,9 +164,9 @@ class Practice:
     def find(self, folded: str) -> Match | None:
         """Where a passage states the practice: its best variant's first occurrence, or None."""
         for v in self.variants:
-            span = locate(v.form, folded)
-            if span:
-                return _widened(folded, span[0], span[1], v)
+            m = next(v.finditer(folded), None)
+            if m:
+                return _widened(folded, m.start(), m.end(), v)
         if len(self.parts) >= 2:  # one part alone is not the practice asked about
             spans = [locate(p, folded) for p in self.parts]
             if all(spans):
@@ -169,7 +178,7 @@ class Practice:
         """Every place a passage states the practice (each variant's occurrences, best variant first)."""
         out: list[Match] = []
         for v in self.variants:
-            out += [_widened(folded, m.start(), m.end(), v) for m in phrase_pattern(v.form).finditer(folded)]
+            out += [_widened(folded, m.start(), m.end(), v) for m in v.finditer(folded)]
         if not out:
             first = self.find(folded)
             out = [first] if first else []
@@ -252,8 +261,31 @@ def candidate_variants(tokens: list[str], corpus: Corpus) -> list[Variant]:
     return unique
 
 
-def _attested(tokens: list[str], corpus: Corpus) -> tuple[tuple[Variant, ...], int]:
-    found = [(v, corpus.phrase_count(v.form)) for v in candidate_variants(tokens, corpus)]
+_SEP = "[、，,和与及“”\"'「」『』]"
+
+
+def ellipsis_variants(tokens: list[str]) -> list[Variant]:
+    """A two-part practice written in a coordination that shares one part: 府院、府检联动 states 府院联动
+    (shared tail), 行政复议、应诉 states 行政应诉 (shared head)."""
+    out = []
+    for base in [tokens, *_core_forms(tokens)]:
+        halves = _halves(base)
+        if not halves:
+            continue
+        head, tail = (re.escape(h) for h in halves)
+        item = "[\u4e00-\u9fff]{%d}" % len(halves[0])
+        form = squash("".join(base))
+        out += [
+            Variant(form, "ellipsis", f"{head}(?:{_SEP}{{1,2}}{item}){{1,3}}{_SEP}{{0,2}}{tail}", halves),
+            Variant(form, "ellipsis", f"{head}[\u4e00-\u9fff]{{2}}{_SEP}{{1,2}}{tail}", halves),
+        ]
+    return out
+
+
+def _attested(tokens: list[str], corpus: Corpus, whole: bool = False) -> tuple[tuple[Variant, ...], int]:
+    cands = candidate_variants(tokens, corpus) + (ellipsis_variants(tokens) if whole else [])
+    found = [(v, corpus.pattern_count(v.pattern, v.needs) if v.pattern else corpus.phrase_count(v.form))
+             for v in cands]
     found = [(v, n) for v, n in found if n > 0]
     return tuple(v for v, _ in found), max((n for _, n in found), default=0)
 
@@ -311,7 +343,7 @@ def resolve(run: list[str], corpus: Corpus) -> Practice | None:
     if not _content(run):
         return None
     asked = squash("".join(run))
-    variants, count = _attested(run, corpus)
+    variants, count = _attested(run, corpus, whole=True)
     if variants:
         return Practice(asked, asked, variants, passages=count)
     # Not stated as a whole: its maximal attested windows, rarest first.
@@ -356,7 +388,7 @@ def read_question(folded: str, phrases: tuple[str, ...], names: Iterable[str], c
     words = tuple(dict.fromkeys(t for r in runs for t in r if len(t) >= 2 or t.isdigit()))
     if phrases:
         tokens = corpus.cut(phrases[0]) or [phrases[0]]
-        variants, count = _attested(tokens, corpus)
+        variants, count = _attested(tokens, corpus, whole=True)
         asked = squash(phrases[0])
         return Reading(intent, Practice(asked, asked, variants, passages=count), words)
     return Reading(intent, choose([p for p in (resolve(r, corpus) for r in runs) if p]), words)

@@ -152,6 +152,25 @@ class Searcher:
             self._counts[key] = n
         return n
 
+    def pattern_count(self, pattern: str, needs: tuple[str, ...]) -> int:
+        return len(self.rows_matching(pattern, needs))
+
+    def rows_matching(self, pattern: str, needs: tuple[str, ...], limit: int = 5_000) -> list[int]:
+        """Chunk ids whose folded text matches `pattern`, checked among the passages holding every
+        phrase in `needs` (the rarest first; at most `limit` candidates are read)."""
+        key = "\x01" + pattern
+        cached = self._counts.get(key)
+        if cached == 0:
+            return []
+        sets = sorted((self.rows_with_phrase(n) for n in needs), key=len)
+        cands = set(sets[0]) if sets else set()
+        for other in sets[1:]:
+            cands &= set(other)
+        regex = re.compile(pattern)
+        found = sorted(c for c, ch in self.store.chunks(sorted(cands)[:limit]).items() if regex.search(ch.folded))
+        self._counts[key] = len(found)
+        return found
+
     def cut(self, folded: str) -> list[str]:
         return self.tokenizer.cut(folded)
 
@@ -185,7 +204,7 @@ class Searcher:
         if practice.variants:
             ids: set[int] = set()
             for v in practice.variants:
-                ids.update(self.rows_with_phrase(v.form))
+                ids.update(self.rows_matching(v.pattern, v.needs) if v.pattern else self.rows_with_phrase(v.form))
         elif len(practice.parts) >= 2:
             sets = [set(self.rows_with_phrase(p)) for p in practice.parts]
             ids = set.intersection(*sets) if sets else set()

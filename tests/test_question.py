@@ -77,6 +77,15 @@ def test_swapped_compound(practices):
     assert_quotes_state_it(practices, a)
 
 
+def test_coordination_sharing_one_part(practices):
+    a = practices.ask("哪些地区建立府院联动机制")
+    assert regions(a) == ["德清县", "永康市"]
+    assert "并列" in next(e.match for e in a.regions if e.region == "永康市")  # 府院、府检联动
+    for e in a.regions:
+        for c in e.citations:
+            assert practices.document(c.doc_id).text[c.start : c.end] == c.quote and "府院" in c.quote
+
+
 def test_wording_around_the_practice_is_not_part_of_it(practices):
     a = practices.ask("哪些地区为企业提供便民利企服务")
     assert regions(a) == ["德清县", "长兴县"]
