@@ -255,12 +255,41 @@ class Answerer:
         return out
 
     def related(self, q: Question, exclude: set[int], regions_listed: set[str], limit: int = 5) -> list[RegionEntry]:
-        """Closest passages in meaning that do not name the practice: candidates from a hybrid search
-        of the question that share at least half of its words — among them a word that can name a
-        practice, or two words — within `dense_margin` of the best similarity."""
+        """Passages close to the question that do not state the practice, as their own group: first
+        those that hold every part of a practice no passage states as a whole; then the closest in
+        meaning — candidates from a hybrid search of the question that share at least half of its
+        words (among them a word that can name a practice, or two words), within `dense_margin` of
+        the best similarity. Regions already listed as stating it are left out."""
+        p = q.practice
         words = list(q.words)
+        entries: dict[tuple[str, int | None], RegionEntry] = {}
+
+        def add(h: Hit, label: str, pos: int | None) -> None:
+            m = h.doc.meta
+            region = m.region or m.issuer or m.title
+            if region in regions_listed or m.level == "national":
+                return
+            key = (region, m.year)
+            if key not in entries:
+                if len(entries) >= limit:
+                    return
+                entries[key] = RegionEntry(region, m.province, m.level, m.year, 0, match=label)
+            e = entries[key]
+            e.mentions += 1
+            if len(e.citations) < 2:
+                e.citations.append(cite(h.doc, h.chunk, pos, 0, self.cfg.quote_max) if pos is not None
+                                   else cite(h.doc, h.chunk))
+
+        if p is not None and len(p.parts) >= 2:
+            ids = [c for c in self.s.rows_with_parts(p, q.filters) if c not in exclude]
+            if ids:
+                for h in self.s.search(p.asked, k=min(len(ids), self.cfg.deep), filters=q.filters,
+                                       infer_filters=False, restrict=ids):
+                    found = p.find_parts(h.chunk.folded)
+                    add(h, f"含全部关键词“{'”“'.join(p.parts)}”（未原样提及）", found.start if found else None)
+                    exclude = exclude | {h.chunk.chunk_id}
         if not words:
-            return []
+            return list(entries.values())
         need = (len(words) + 1) // 2
 
         def shares(folded: str) -> bool:
@@ -269,30 +298,13 @@ class Answerer:
 
         hits = self.s.search(q.text, k=self.cfg.deep, filters=q.filters, infer_filters=False, depth=self.cfg.deep)
         cands = [h for h in hits if h.chunk.chunk_id not in exclude and h.dense_rank and not heading_only(h.chunk)
-                 and h.doc.meta.level != "national" and shares(h.chunk.folded)]
+                 and shares(h.chunk.folded)]
         sims = self.s.similarities(q.text, [h.chunk.chunk_id for h in cands])
-        if not sims:
-            return []
-        best = max(sims.values())
-        close = sorted((h for h in cands if sims.get(h.chunk.chunk_id, -1) >= best - self.cfg.dense_margin),
-                       key=lambda h: -sims[h.chunk.chunk_id])
-        entries: dict[tuple[str, int | None], RegionEntry] = {}
-        for h in close:
-            m = h.doc.meta
-            region = m.region or m.issuer or m.title
-            if region in regions_listed:
-                continue
-            key = (region, m.year)
-            if key not in entries:
-                if len(entries) >= limit:
-                    continue
-                entries[key] = RegionEntry(region, m.province, m.level, m.year, 0, match="语义相近（未直接提及）")
-            e = entries[key]
-            e.mentions += 1
-            if len(e.citations) < 2:
-                pos = _first_word(h.chunk.folded, words)
-                e.citations.append(cite(h.doc, h.chunk, pos, 0, self.cfg.quote_max) if pos is not None
-                                   else cite(h.doc, h.chunk))
+        if sims:
+            best = max(sims.values())
+            for h in sorted((h for h in cands if sims.get(h.chunk.chunk_id, -1) >= best - self.cfg.dense_margin),
+                            key=lambda h: -sims[h.chunk.chunk_id]):
+                add(h, "语义相近（未直接提及）", _first_word(h.chunk.folded, words))
         return list(entries.values())
 
     def _regions(self, q: Question, k: int) -> Answer:
@@ -313,8 +325,6 @@ class Answerer:
                 answer += "；其中按变体匹配：" + "、".join(variants)
             if national:
                 answer += f"（另有 {national} 段全国性文件提及）"
-        elif p is not None and not p.attested and len(p.parts) >= 2:
-            answer = f"没有一段原文同时提及“{'”“'.join(p.parts)}”，也没有报告原样提及“{asked}”。"
         else:
             answer = f"没有报告提及“{asked}”。" if p else "未能从问题中识别出要查的做法。"
         if related:

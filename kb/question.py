@@ -104,6 +104,9 @@ class Corpus(Protocol):
     def abbreviations(self) -> tuple[tuple[str, ...], ...]:
         """(full name, short name) pairs the corpus defines (X（以下简称“Y”）)."""
 
+    def verbs(self, tokens: list[str]) -> list[bool]:
+        """For each token, whether it is a verb (part-of-speech), read in the context of the run."""
+
 
 # ---- practices and their variants ---------------------------------------------------------------
 @dataclass(frozen=True)
@@ -167,12 +170,18 @@ class Practice:
             m = next(v.finditer(folded), None)
             if m:
                 return _widened(folded, m.start(), m.end(), v)
-        if len(self.parts) >= 2:  # one part alone is not the practice asked about
-            spans = [locate(p, folded) for p in self.parts]
-            if all(spans):
-                s, e = spans[0]  # the rarest part: the most telling place to quote
-                return Match(s, e, Variant(self.parts[0], "exact"))
         return None
+
+    def find_parts(self, folded: str) -> Match | None:
+        """For a practice not stated as a whole: where a passage has all of its parts (at the rarest
+        part), or None. Such a passage is related, not a statement of the practice."""
+        if len(self.parts) < 2:
+            return None
+        spans = [locate(p, folded) for p in self.parts]
+        if not all(spans):
+            return None
+        s, e = spans[0]
+        return Match(s, e, Variant(self.parts[0], "exact"))
 
     def find_all(self, folded: str) -> list[Match]:
         """Every place a passage states the practice (each variant's occurrences, best variant first)."""
@@ -180,7 +189,7 @@ class Practice:
         for v in self.variants:
             out += [_widened(folded, m.start(), m.end(), v) for m in v.finditer(folded)]
         if not out:
-            first = self.find(folded)
+            first = self.find_parts(folded)
             out = [first] if first else []
         return out
 
@@ -212,18 +221,43 @@ def _content(tokens: Iterable[str]) -> bool:
 
 def _core_forms(tokens: list[str]) -> list[list[str]]:
     """Token lists with trailing institutional suffixes stripped, one at a time (首违不罚/清单/制度 →
-    首违不罚/清单 → 首违不罚); a last token of ≥3 characters ending in a one-character suffix (河长制)
-    loses that character."""
+    首违不罚/清单 → 首违不罚; a suffix may span tokens: 专项/行动); a last token of ≥3 characters
+    ending in a one-character suffix (河长制) loses that character. Only institutional suffixes go:
+    stripping any trailing word down to a named practice (公共法律服务中心 → 公共法律服务) would
+    answer for a more generic practice than the one asked."""
     c = cues()
     out: list[list[str]] = []
     current = list(tokens)
-    while len(current) > 1 and current[-1] in c.suffixes:
-        current = current[:-1]
-        out.append(list(current))
+    stripped = True
+    while stripped and len(current) > 1:
+        stripped = False
+        for n in (3, 2, 1):
+            if len(current) > n and "".join(current[-n:]) in c.suffixes:
+                current = current[:-n]
+                out.append(list(current))
+                stripped = True
+                break
     last = current[-1] if current else ""
     if len(last) >= 3 and last[-1] in c.suffixes:
         out.append(current[:-1] + [last[:-1]])
     return [t for t in out if _content(t)]
+
+
+def _swaps(tokens: list[str]) -> list[str]:
+    """Forms with two adjacent two-character words swapped (便民利企 ↔ 利企便民; 审慎包容监管 ↔
+    包容审慎监管; a four-character word counts as its two halves); words that cannot name a
+    practice stay put. A two-part term also swaps as wholes (政务服务一网通办 ↔ 一网通办政务服务)."""
+    words: list[str] = []
+    for t in tokens:
+        words += [t[:2], t[2:]] if re.fullmatch(r"[\u4e00-\u9fff]{4}", t) else [t]
+    out = []
+    for i in range(len(words) - 1):
+        a, b = words[i], words[i + 1]
+        if len(a) == len(b) == 2 and is_content(a) and is_content(b):
+            out.append("".join(words[:i] + [b, a] + words[i + 2:]))
+    if len(tokens) == 2 and all(len(t) >= 2 for t in tokens):
+        out.append(tokens[1] + tokens[0])
+    return list(dict.fromkeys(out))
 
 
 def _halves(tokens: list[str]) -> tuple[str, str] | None:
@@ -243,9 +277,7 @@ def candidate_variants(tokens: list[str], corpus: Corpus) -> list[Variant]:
     cores = _core_forms(tokens)
     out += [Variant(squash("".join(t)), "core") for t in cores]
     for base in [tokens, *cores]:
-        halves = _halves(base)
-        if halves:
-            out.append(Variant(squash(halves[1] + halves[0]), "swapped"))
+        out += [Variant(squash(form), "swapped") for form in _swaps(base)]
     names = [v.form for v in out]
     for group in synonym_groups() + tuple(corpus.abbreviations()):
         for name in group:
@@ -346,7 +378,17 @@ def resolve(run: list[str], corpus: Corpus) -> Practice | None:
     variants, count = _attested(run, corpus, whole=True)
     if variants:
         return Practice(asked, asked, variants, passages=count)
-    # Not stated as a whole: its maximal attested windows, rarest first.
+    # Not stated as a whole: without leading verbs (强调 便民利企) it may be.
+    verbs = corpus.verbs(run)
+    lead = 0
+    while lead < len(run) - 1 and verbs[lead]:
+        lead += 1
+        rest = run[lead:]
+        if _content(rest):
+            variants, count = _attested(rest, corpus, whole=True)
+            if variants:
+                return Practice(asked, squash("".join(rest)), variants, passages=count)
+    # Not stated at all: its maximal attested windows, rarest first.
     windows: list[tuple[int, int, tuple[Variant, ...], int]] = []
     n = len(run)
     for i in range(n):

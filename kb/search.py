@@ -135,6 +135,7 @@ class Searcher:
         self._counts: dict[str, int] = {}
         self._abbreviations: tuple[tuple[str, ...], ...] | None = None
         self._readings: dict[str, Reading] = {}
+        self._short_rows: dict[str, list[int]] = {}
 
     # ---- what the corpus states (question.Corpus) -----------------------------------------
     def phrase_count(self, phrase: str) -> int:
@@ -174,6 +175,9 @@ class Searcher:
     def cut(self, folded: str) -> list[str]:
         return self.tokenizer.cut(folded)
 
+    def verbs(self, tokens: list[str]) -> list[bool]:
+        return self.tokenizer.verbs(tokens)
+
     def abbreviations(self) -> tuple[tuple[str, ...], ...]:
         """(full name, short name) pairs the corpus defines: X（以下简称“Y”）, Y's characters in X, in order."""
         if self._abbreviations is None:
@@ -195,21 +199,36 @@ class Searcher:
         index = PhraseIndex(self.store.db)
         if index.usable(key):
             return index.rows(key)
-        rows = self.bm25.rows_with(key)
-        return sorted(int(c) for c in self.bm25.chunk_ids[rows])
+        if not key:
+            return []
+        # Two characters: trigrams cannot say. A scan, cached per loaded index (short practice names
+        # are rare; a word of two characters is usually a BM25 token, which phrase_count uses instead).
+        cached = self._short_rows.get(key)
+        if cached is None:
+            cached = [r[0] for r in self.store.db.execute(
+                "SELECT chunk_id FROM chunks WHERE instr(folded, ?) > 0 ORDER BY chunk_id", (key,))]
+            self._short_rows[key] = cached
+        return cached
 
     def rows_stating(self, practice: Practice, filters: Filters | None = None) -> list[int]:
-        """Chunk ids of the passages (inside `filters`) that state the practice: a variant occurs, or —
-        for a practice not stated as a whole — all its parts occur in the passage."""
-        if practice.variants:
-            ids: set[int] = set()
-            for v in practice.variants:
-                ids.update(self.rows_matching(v.pattern, v.needs) if v.pattern else self.rows_with_phrase(v.form))
-        elif len(practice.parts) >= 2:
-            sets = [set(self.rows_with_phrase(p)) for p in practice.parts]
-            ids = set.intersection(*sets) if sets else set()
-        else:
+        """Chunk ids of the passages (inside `filters`) that state the practice: one of its variants occurs."""
+        return self._inside(self._stating(practice), filters)
+
+    def rows_with_parts(self, practice: Practice, filters: Filters | None = None) -> list[int]:
+        """Chunk ids of the passages (inside `filters`) holding every part of a practice not stated
+        as a whole (related passages, not statements of it)."""
+        if len(practice.parts) < 2:
             return []
+        sets = [set(self.rows_with_phrase(p)) for p in practice.parts]
+        return self._inside(set.intersection(*sets), filters)
+
+    def _stating(self, practice: Practice) -> set[int]:
+        ids: set[int] = set()
+        for v in practice.variants:
+            ids.update(self.rows_matching(v.pattern, v.needs) if v.pattern else self.rows_with_phrase(v.form))
+        return ids
+
+    def _inside(self, ids: set[int], filters: Filters | None) -> list[int]:
         if filters is not None and not filters.is_empty():
             ok = self._doc_mask(filters)
             index = {d: i for i, d in enumerate(self._doc_order)}
@@ -375,10 +394,10 @@ class Searcher:
             return None
 
         def tier(chunk: Chunk, doc: Document) -> int:
-            if practice.find(chunk.folded):
+            if practice.variants and practice.find(chunk.folded):
                 return 2
             context = fold(" ".join((doc.meta.title, *chunk.section)))
-            return 1 if practice.find(context) else 0
+            return 1 if practice.find(context) or practice.find_parts(chunk.folded) else 0
 
         return tier
 

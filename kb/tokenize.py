@@ -106,6 +106,18 @@ class Tokenizer:
         tk = self._jieba or self._load()
         return [t.lower() for t in tk.lcut(folded, HMM=True) if _KEEP.search(t)]
 
+    def verbs(self, words: list[str]) -> list[bool]:
+        """Whether each word is a verb (jieba's part-of-speech tags 'v', 'vd'; not the verbal noun
+        'vn', which names things: 管理, 监管), tagged in the context of the whole run."""
+        import jieba.posseg
+
+        tk = self._jieba or self._load()
+        tagger = jieba.posseg.POSTokenizer(tk)
+        tags: dict[str, str] = {}
+        for pair in tagger.lcut("".join(words), HMM=False):
+            tags.setdefault(pair.word, pair.flag)
+        return [tags.get(w, "") in ("v", "vd") for w in words]
+
     def tokens(self, folded: str) -> list[str]:
         """Index/query tokens: words minus stop words.
 
