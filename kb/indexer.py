@@ -42,6 +42,7 @@ from .segment import (
     write_manifest,
 )
 from .store import Store
+from .settings import settings
 from .tokenize import Tokenizer, harvest_terms
 
 MANIFEST_KEY = "manifest"
@@ -252,6 +253,7 @@ class Indexer:
         }
         m.segment = seg.name
         m.updated_at = time.strftime("%Y-%m-%dT%H:%M:%S")
+        m.settings = settings().to_dict()  # the thresholds and weights this index is answered with
         return m, seg
 
     def _refresh_tokens(self) -> Tokenizer:

@@ -17,6 +17,7 @@ from .ingest import IngestReport
 from .lock import write_lock
 from .models import Chunk, Document, Filters, Hit, SearchMode
 from .search import ParsedQuery, Searcher
+from .settings import settings
 from .segment import (
     EmbedderMismatch,
     IndexUnusable,
@@ -30,7 +31,7 @@ from .segment import (
 from .store import DB_NAME, Store
 from .tokenize import Tokenizer
 
-EMBED_BATCH = int(os.environ.get("KB_EMBED_BATCH", "32"))  # raise on a GPU (e.g. 256)
+EMBED_BATCH = settings().embed.batch  # $KB_EMBED_BATCH; raise on a GPU (e.g. 256)
 T = TypeVar("T")
 
 
@@ -259,6 +260,7 @@ class KnowledgeBase:
             "lexicon_terms": m.lexicon_terms,
             "segment": m.segment,
             "updated_at": m.updated_at,
+            "settings": m.settings,
         }
 
     def warm(self, numba: bool = False) -> None:

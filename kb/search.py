@@ -19,10 +19,10 @@ from .fusion import rrf
 from .models import Chunk, Document, Filters, Hit, SearchMode
 from .normalise import fold
 from .phrases import PhraseIndex, squash
-from .question import Practice, Reading, cues, read_question, _unwrap
+from .question import Practice, Reading, read_question, _unwrap
 from .settings import Settings, settings
 from .store import Store
-from .tokenize import Tokenizer, stopwords
+from .tokenize import Tokenizer
 
 _PHRASE = re.compile(r"[“\"「『]([^“”\"「」『』]+)[”\"」』]")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
