@@ -404,11 +404,12 @@ class Answerer:
         own = doc.meta.region
         terms = set(_NAMED_TERM.findall(chunk.folded))
         tokens = set(self.s.cut(chunk.folded))
-        terms |= {t for t in tokens if t in self.s.tokenizer.terms}
+        named = self.s.named_terms()
+        terms |= {t for t in tokens if t in named}
         heading = " ".join(chunk.section)
         best: tuple[tuple, str] | None = None
         for term in terms:
-            if len(term) < 3 and term not in self.s.tokenizer.terms:
+            if len(term) < 3 and term not in named:
                 continue
             ids = self.s.rows_with_phrase(term)
             elsewhere = {c.doc_id for c in self.s.chunks(ids[:200]).values()} - {doc.doc_id}

@@ -136,6 +136,7 @@ class Searcher:
         self._abbreviations: tuple[tuple[str, ...], ...] | None = None
         self._readings: dict[str, Reading] = {}
         self._short_rows: dict[str, list[int]] = {}
+        self._named: frozenset[str] | None = None
 
     # ---- what the corpus states (question.Corpus) -----------------------------------------
     def phrase_count(self, phrase: str) -> int:
@@ -174,6 +175,12 @@ class Searcher:
 
     def cut(self, folded: str) -> list[str]:
         return self.tokenizer.cut(folded)
+
+    def named_terms(self) -> frozenset[str]:
+        """Practice names this index knows: the shipped lexicon and the corpus's quoted terms."""
+        if self._named is None:
+            self._named = frozenset(self.tokenizer.terms)
+        return self._named
 
     def verbs(self, tokens: list[str]) -> list[bool]:
         return self.tokenizer.verbs(tokens)
