@@ -8,6 +8,7 @@ named practice such as 综合查一次 is one token instead of 综合/查/一次
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -66,6 +67,21 @@ def _contained_terms(terms: set[str]) -> dict[str, tuple[str, ...]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _word_tags() -> dict[str, str]:
+    """jieba's dictionary part-of-speech tags (word → tag), read once per process."""
+    import jieba
+
+    path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
+    tags: dict[str, str] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3:
+                tags[parts[0]] = parts[2]
+    return tags
+
+
 class Tokenizer:
     """A jieba tokenizer of its own (not the global one) loaded with a fixed lexicon.
 
@@ -107,16 +123,10 @@ class Tokenizer:
         return [t.lower() for t in tk.lcut(folded, HMM=True) if _KEEP.search(t)]
 
     def verbs(self, words: list[str]) -> list[bool]:
-        """Whether each word is a verb (jieba's part-of-speech tags 'v', 'vd'; not the verbal noun
-        'vn', which names things: 管理, 监管), tagged in the context of the whole run."""
-        import jieba.posseg
-
-        tk = self._jieba or self._load()
-        tagger = jieba.posseg.POSTokenizer(tk)
-        tags: dict[str, str] = {}
-        for pair in tagger.lcut("".join(words), HMM=False):
-            tags.setdefault(pair.word, pair.flag)
-        return [tags.get(w, "") in ("v", "vd") for w in words]
+        """Whether each word is a verb by jieba's dictionary tags ('v', 'vd'; not the verbal noun
+        'vn', which names things: 管理, 监管). Words the dictionary lacks (lexicon terms) are not."""
+        tags = _word_tags()
+        return [tags.get(w) in ("v", "vd") for w in words]
 
     def tokens(self, folded: str) -> list[str]:
         """Index/query tokens: words minus stop words.
