@@ -137,13 +137,15 @@ def test_sample_004_no_title_line():
         ("第二届全国人民代表大会第三次会议关于政府工作报告的决议", 1962, "决议/决定"),  # irregular
         ("第五届全国人民代表大会第五次会议关于政府工作报告的决议", 1982, "决议/决定"),
         ("第十四屆全國人民代表大會第二次會議關於政府工作報告的決議", 2024, "决议/决定"),  # Traditional
-        ("2025年中华人民共和国国务院政府工作报告", 2025, "政府工作报告"),
-        ("2019年国务院政府工作报告", 2019, "政府工作报告"),
+        # a 政府工作报告 is issued at the session of its title's year and covers the year before
+        ("2025年中华人民共和国国务院政府工作报告", 2024, "政府工作报告"),
+        ("2019年国务院政府工作报告", 2018, "政府工作报告"),
     ],
 )
 def test_national_titles(title, year, doc_type):
     m = _doc("各位代表：……在北京市、广东省、浙江省考察……", title=title, hints={"year": None})
     assert m.year == year
+    assert m.issued_year == (year + 1 if doc_type == "政府工作报告" else year)
     assert m.doc_type == doc_type
     assert m.level == "national"
     assert m.region == "全国"
@@ -154,7 +156,7 @@ def test_national_titles(title, year, doc_type):
 def test_national_year_from_body_when_title_has_none():
     body = "——2024年3月5日在第十四届全国人民代表大会第二次会议上\n国务院总理 李强\n各位代表："
     m = _doc(body, title="政府工作报告")
-    assert (m.year, m.doc_type, m.level) == (2024, "政府工作报告", "national")
+    assert (m.year, m.issued_year, m.doc_type, m.level) == (2023, 2024, "政府工作报告", "national")
 
 
 def test_national_region_hint():
@@ -302,7 +304,8 @@ def test_published_forms():
 # --- performance and laziness ----------------------------------------------------------------
 
 def test_import_is_lazy():
-    code = "import kb.metadata as m; assert m._gaz is None and m._cc is None"
+    code = ("import kb.metadata, kb.places as p, kb.normalise as n; "
+            "assert p._gaz is None and n._t2s.cache_info().currsize == 0")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
