@@ -20,6 +20,7 @@ from .doctypes import classify
 from .models import CleanText, Metadata, RawDocument
 from .normalise import fold, looks_like_title
 from .places import place_of
+from .places import scan as scan_names
 from .region import Evidence, resolve_region, self_statements, signature
 from .settings import settings
 
@@ -101,10 +102,15 @@ def file_title(stem: str | None) -> tuple[str | None, int | None]:
     return tidy_title(name), year
 
 
+_PAGE_NUMBER_LINE = re.compile(r"^[-—–\s]*(?:第\s*)?\d+\s*(?:页)?[-—–\s]*$")
+_SALUTATION = re.compile(r"^(?:各位代表|各位委员|同志们|尊敬的|亲爱的|女士们|各位领导|现将.{0,30}如下)[^。]{0,12}[:：!！]?$")
+
+
 def _first_sentence(text: str) -> str:
     for line in text.splitlines():
         line = line.strip().strip("|").strip()
-        if line and not _NOT_A_TITLE.search(fold(line)):
+        folded = fold(line)
+        if len(line) > 4 and not _SALUTATION.match(folded) and not _PAGE_NUMBER_LINE.match(folded):
             head = re.split(r"[。；;!?！？]", line, maxsplit=1)[0]
             return head[:40] + ("…" if len(head) > 40 else "")
     return "（原文无标题）"
@@ -192,8 +198,10 @@ def _hint(hints: dict, *keys: str) -> object | None:
 _REPORT_YEAR_RE = re.compile(r"现将\s*((?:19|20)\d{2}|[〇零○Ｏ一二三四五六七八九]{4})\s*年")
 _YEAR_IN_HEAD_RE = re.compile(r"((?:19|20)\d{2})\s*年")
 # 政府工作报告: the year under review — 一、2023年工作回顾 / 2025年主要工作 / 2023年以来工作回顾.
-_REVIEW_RE = re.compile(r"((?:19|20)\d{2})\s*年(?:以来)?(?:的)?(?:主要)?(?:工作)?(?:回顾|的工作|主要工作|工作)")
-_SESSION_DATE_RE = re.compile(r"((?:19|20)\d{2})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*在[^\n]{2,40}?人民代表大会")
+_REVIEW_RE = re.compile(r"((?:19|20)\d{2})\s*年(?:以来)?(?:的)?(?:主要)?(?:工作)?(?:回顾|的工作|主要工作|工作)"
+                        r"|((?:19|20)\d{2})\s*年[^。\n]{0,24}?(?:工作回顾|回顾)")
+_SESSION_DATE_RE = re.compile(r"((?:19|20)\d{2})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*在[^。]{2,40}?人民代表大会")
+_FULL_DATE_RE = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月")
 
 
 def _years(doc_type: str, nominal: int | None, body: str, published: str | None,
@@ -208,10 +216,13 @@ def _years(doc_type: str, nominal: int | None, body: str, published: str | None,
             issued = int(m.group(1)) if m else npc_year(body[:600]) or dated
         review = None
         for m in _REVIEW_RE.finditer(body[:2500]):
-            y = int(m.group(1))
+            y = int(m.group(1) or m.group(2))
             if issued is None or y in (issued - 1, issued):
                 review = y
                 break
+        if review is None and issued is None:  # a report opens with the year it reviews (not a dateline)
+            m = next((m for m in _YEAR_IN_HEAD_RE.finditer(body[:1500]) if not _FULL_DATE_RE.match(body, m.start())), None)
+            review = int(m.group(1)) if m else None
         if issued is None and review is not None:
             issued = review + 1
         covered = review if review is not None and review < (issued or review + 1) else (issued - 1 if issued else None)
@@ -311,6 +322,10 @@ def derive(clean: CleanText, raw: RawDocument) -> Metadata:
 
     if not title:
         title = _untitled(clean.text, place.region, year, issued_year, doc_type)
+    elif heading and title == heading and place.region and not re.search(r"\d{4}|[〇一二三四五六七八九]{4}年", title) \
+            and not scan_names(ftitle):
+        # a printed heading that is only the kind of document (政府工作报告): say whose and which
+        title = f"{issued_year or year}年{place.region}{title}" if (issued_year or year) else f"{place.region}{title}"
     return Metadata(
         title=title,
         doc_type=doc_type,

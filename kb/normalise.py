@@ -94,6 +94,7 @@ _LINE_NOISE = re.compile(
     r"|(?:上一篇|下一篇|上一条|下一条|上一页|下一页)\s*[::].{0,80}"
     r"|(?:相关链接|相关文章|相关阅读|相关新闻|相关文件|相关稿件|相关报道|相关文档|相关附件|相关专题)\s*(?:[::]|>>)?"
     r"|[》>]*\s*点击(?:图片)?进入专题\s*[《<]*"
+    r"|[^\n]{0,80}(?:记者|通讯员|摄影)[ \u4e00-\u9fff·]{1,14}摄"  # a photo's caption and credit
     r"|是否继续[??]?|(?:继续访问|放弃)(?:\s+(?:继续访问|放弃))*"
 )
 # Copyright/licence lines; a sentence that merely mentions 版权 is not one.

@@ -55,7 +55,8 @@ class RegionResult:
 _ORG = r"(?:人民政府|政府|管理委员会|管委会|人民代表大会常务委员会|司法局|司法厅|依法治(?:省|市|区|县)办公室|委员会)"
 _SPEAKER_RE = re.compile(r"我(?:受|代表)([\u4e00-\u9fff]{0,20}?)" + _ORG + r"(?:的委托)?[,，、]?\s*(?:向|现在|作)")
 _SESSION_RE = re.compile(
-    r"在([\u4e00-\u9fff]{2,20}?)第[一二三四五六七八九十\d]{1,3}届人民代表大会(?:常务委员会)?第[一二三四五六七八九十\d]{1,3}次(?:全体)?会议上"
+    r"在([\u4e00-\u9fff]{2,20}?)第[一二三四五六七八九十\d]{1,3}届\s*人民代表大会\s*(?:常务委员会)?\s*第[一二三四五六七八九十\d]{1,3}次"
+    r"\s*(?:全体)?会议上"
 )
 _COMPILER_RE = re.compile(r"本报告由([\u4e00-\u9fff]{2,30}?)(?:根据|依据|按照|编制|负责)")
 _BYLINE_RE = re.compile(r"^\s*([\u4e00-\u9fff]{2,16}?)(?:人民政府)?(省长|市长|区长|县长|州长|主席|主任)[\s\u3000]*[\u4e00-\u9fff]", re.M)
@@ -259,8 +260,8 @@ def _body_mentions_of_kind(body: str, mentions: list[Mention], kind: str, within
             counts[m.name] += 1
             units_of[m.name] = fits
             first.setdefault(m.name, m.start)
-    if not counts and kind in ("县", "区", "市", "旗"):
-        table = g.short_names(kind)
+    if not counts:  # bare short names: 海盐 for 海盐县, 广东 for 广东省 (unambiguous ones only)
+        table = _short_names_of_kind(kind)
         prefixes = {a[:2] for a in table}
         lens = range(min(g.max_alias, 6), 1, -1)
         for i in range(len(body) - 1):
@@ -278,6 +279,19 @@ def _body_mentions_of_kind(body: str, mentions: list[Mention], kind: str, within
         return None
     name = max(counts, key=lambda n: (counts[n], -first[n]))
     return place_from_units(units_of[name], support)
+
+
+_SHORT_BY_KIND: dict[str, dict[str, Unit]] = {}
+
+
+def _short_names_of_kind(kind: str) -> dict[str, Unit]:
+    """Unambiguous short names (one unit, not also a full name) of units answering to 我{kind}."""
+    table = _SHORT_BY_KIND.get(kind)
+    if table is None:
+        g = gazetteer()
+        table = {a: u for a, u in g.unique_alias.items() if _kind_fits(u, kind) and len(g.by_name.get(u.name, ())) == 1}
+        _SHORT_BY_KIND[kind] = table
+    return table
 
 
 def _most_named_city(body: str, mentions: list[Mention]) -> Unit | None:
