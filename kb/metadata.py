@@ -201,6 +201,7 @@ _YEAR_IN_HEAD_RE = re.compile(r"((?:19|20)\d{2})\s*年")
 _REVIEW_RE = re.compile(r"((?:19|20)\d{2})\s*年(?:以来)?(?:的)?(?:主要)?(?:工作)?(?:回顾|的工作|主要工作|工作)"
                         r"|((?:19|20)\d{2})\s*年[^。\n]{0,24}?(?:工作回顾|回顾)")
 _SESSION_DATE_RE = re.compile(r"((?:19|20)\d{2})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*在[^。]{2,40}?人民代表大会")
+_ADOPTED_RE = re.compile(r"((?:19|20)\d{2})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日[^。\n]{0,50}?(?:通过|批准|印发|发布)")
 _FULL_DATE_RE = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月")
 
 
@@ -209,6 +210,8 @@ def _years(doc_type: str, nominal: int | None, body: str, published: str | None,
     """(year covered, year issued). `nominal` is the year a title or a year column names: the
     covered year of an annual report (关于2021年度…), the session year of a 政府工作报告."""
     dated = int((sign_date or published)[:4]) if (sign_date or published) else None
+    if dated is None and (m := _ADOPTED_RE.search(body[:400])):
+        dated = int(m.group(1))  # （2024年4月26日…会议通过）
     if doc_type == "政府工作报告":
         issued = nominal
         if issued is None:
