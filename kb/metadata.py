@@ -60,7 +60,8 @@ def _is_title(line: str | None) -> bool:
 def _heading(text: str) -> str | None:
     """The title a document states on its first lines: one heading line, or an issuer line above
     it (洪泽区人民政府 / 2023 年政府信息公开工作年度报告), or a heading wrapped over two lines."""
-    lines = [" ".join(ln.split()) for ln in text.split("\n")[:8] if ln.strip()][:3]
+    lines = [" ".join(ln.split()) for ln in text.split("\n")[:8] if ln.strip()]
+    lines = [ln for ln in lines if not _PAGE_NUMBER_LINE.match(ln)][:3]
     if not lines or len(lines[0]) > _TITLE_MAX:
         return None
     first = tidy_title(lines[0])

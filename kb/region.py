@@ -338,7 +338,8 @@ def resolve_region(evidence: list[Evidence], body: str, hints: dict[str, str], n
     if cands:
         place, score, used = _best(cands, body_names)
         result = RegionResult(place, evidence=_describe(used, place))
-        own = next((u for c in used for u in c.units if u.name == place.region), None)
+        own = next((u for c in used for u in c.units if u.name == place.region
+                    and place.province in (None, u.province) and place.city in (None, u.city)), None)
         conflicts = [c for c in cands if not any(own and (own.within(u) or u.within(own)) for u in c.units)]
         confidence = w.confidence_two_sources if score >= 2 * w.title else w.confidence_one_source
         if any(k.startswith("column") for c in used for k in c.kinds):
