@@ -4,6 +4,7 @@ Fixtures: tests/fixtures/folder and tests/fixtures/bad (see tests/fixtures/make_
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -21,7 +22,7 @@ FOLDER = ROOT / "tests" / "fixtures" / "folder"
 BAD = ROOT / "tests" / "fixtures" / "bad"
 
 needs_soffice = pytest.mark.skipif(
-    not (shutil.which("soffice") or shutil.which("libreoffice")) and not __import__("os").environ.get("KB_CONVERTERS_REQUIRED"),
+    not (shutil.which("soffice") or shutil.which("libreoffice")) and os.environ.get("KB_CONVERTERS_REQUIRED") != "1",
     reason="LibreOffice not installed (scripts/test.sh installs it)",
 )
 
