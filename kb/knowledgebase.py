@@ -166,7 +166,7 @@ class KnowledgeBase:
         """
         fixes = checked_changes(changes)
         if fixes.get("region"):
-            from .metadata import place_of
+            from .places import place_of
 
             place = place_of(str(fixes["region"]), fixes.get("province"))  # type: ignore[arg-type]
             for key, value in place.items():

@@ -292,7 +292,7 @@ _META_DATE = (
     "pubdate", "publishdate", "publish_date", "publishtime", "firstpublishedtime", "article:published_time",
     "dc.date.issued", "dc.date", "dcterms.issued", "date", "og:published_time", "weibo:article:create_at",
 )  # fmt: skip
-_HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)""", re.I)
+_HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)""", re.IGNORECASE)
 
 
 def _html_text(data: bytes, source: str) -> tuple[str, int]:
@@ -498,7 +498,12 @@ def _load_legacy_word(source: str, data: bytes, suffix: str) -> list[RawDocument
 
 def _load_sheet(path: str, data: bytes, suffix: str) -> list[RawDocument | LoadError]:
     """CSV/TSV/XLSX/XLS/ODS: one report per row (see kb/loaders/sheets.py)."""
-    from .loaders.sheets import SheetError, read_delimited, read_workbook, rows_to_documents
+    from .loaders.sheets import (
+        SheetError,
+        read_delimited,
+        read_workbook,
+        rows_to_documents,
+    )
 
     replaced = 0
     try:

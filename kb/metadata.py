@@ -17,14 +17,13 @@ import re
 
 from .dates import as_year, iso_date, npc_year, title_year, year_value
 from .doctypes import classify
-from .models import CleanText, Metadata, RawDocument
+from .models import CleanText, Metadata, RawDocument, doc_type_name
 from .normalise import fold, looks_like_title
-from .places import place_of
 from .places import scan as scan_names
 from .region import Evidence, resolve_region, self_statements, signature
 from .settings import settings
 
-__all__ = ["derive", "file_title", "place_of"]
+__all__ = ["derive", "file_title"]
 
 _TITLE_MAX = 80
 
@@ -78,7 +77,7 @@ def _heading(text: str) -> str | None:
     return None
 
 
-_FILE_TAG = re.compile(r"[\s_\-—.]*(?:(?:19|20)\d{2}\s*年?(?:度)?|[(（]\d{1,2}[)）]|副本|copy|final|v\d+)$", re.I)
+_FILE_TAG = re.compile(r"[\s_\-—.]*(?:(?:19|20)\d{2}\s*年?(?:度)?|[(（]\d{1,2}[)）]|副本|copy|final|v\d+)$", re.IGNORECASE)
 _FILE_LEAD_YEAR = re.compile(r"^((?:19|20)\d{2})\s*年?\s*[_\-—\s]+")
 
 
@@ -276,8 +275,6 @@ def derive(clean: CleanText, raw: RawDocument) -> Metadata:
     statements = self_statements(body)
     doc_type = _hint(hints, "doc_type")
     if doc_type is not None:
-        from .models import doc_type_name
-
         try:
             doc_type = doc_type_name(fold(str(doc_type)))
         except ValueError:

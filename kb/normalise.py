@@ -84,7 +84,7 @@ _CHROME_WORDS = {
     "朋友圈", "豆瓣", "扫一扫", "复制链接", "保存", "首页", "视力保护色", "背景色", "无障碍", "长者模式",
     "繁体", "简体", "繁体版", "简体版", "阅读次数", "浏览次数", "打印页面", "小字", "大字", "中字",
     "下载", "全屏", "加大", "还原", "减小", "放大", "缩小", "分享到微信", "分享到微博", "分享到qq", "×", "x",
-    "收藏本文", "打印本页", "关闭窗口", "字号大小",
+    "收藏本文", "字号大小",
 }  # fmt: skip
 _WEAK_CHROME = {"大", "中", "小", "简", "繁", "默认", "返回", "保存", "顶部", "微信", "微博", "qq"}
 _CHROME_SPLIT = re.compile(r"[\s::【】\[\]()()|/·•,,、<>《》]+")
@@ -98,7 +98,7 @@ _LINE_NOISE = re.compile(
     r"|是否继续[??]?|(?:继续访问|放弃)(?:\s+(?:继续访问|放弃))*"
 )
 # Copyright/licence lines; a sentence that merely mentions 版权 is not one.
-_COPYRIGHT = re.compile(r"[^。;;!!??]{0,60}(?:版权所有|ICP备|公网安备|网站标识码|Copyright|©)[^。;;!!??]{0,80}", re.I)
+_COPYRIGHT = re.compile(r"[^。;;!!??]{0,60}(?:版权所有|ICP备|公网安备|网站标识码|Copyright|©)[^。;;!!??]{0,80}", re.IGNORECASE)
 # Footer lines too generic to drop anywhere but at the very end of a page.
 _FOOTER_NOISE = re.compile(
     r"(?:主办单位|承办单位|主办|承办|协办单位|技术支持|运维单位|维护单位|网站地图|联系我们|网站声明|隐私声明|编辑)"

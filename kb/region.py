@@ -59,7 +59,7 @@ _SESSION_RE = re.compile(
     r"\s*(?:全体)?会议上"
 )
 _COMPILER_RE = re.compile(r"本报告由([\u4e00-\u9fff]{2,30}?)(?:根据|依据|按照|编制|负责)")
-_BYLINE_RE = re.compile(r"^\s*([\u4e00-\u9fff]{2,16}?)(?:人民政府)?(省长|市长|区长|县长|州长|主席|主任)[\s\u3000]*[\u4e00-\u9fff]", re.M)
+_BYLINE_RE = re.compile(r"^\s*([\u4e00-\u9fff]{2,16}?)(?:人民政府)?(省长|市长|区长|县长|州长|主席|主任)[\s\u3000]*[\u4e00-\u9fff]", re.MULTILINE)
 _ORG_TAIL = (r"(?:人民政府办公室|人民政府办公厅|人民政府|政府办公室|司法局|司法厅|委员会|办公室|办公厅|街道办事处"
              r"|管理委员会|政府|局|委)")
 _SIGN_RE = re.compile(r"([\u4e00-\u9fff（）()]{2,30}?" + _ORG_TAIL + r")[\s|]*$")

@@ -7,14 +7,13 @@ import shutil
 import sqlite3
 
 import pytest
+from conftest import SAMPLE, SAMPLES
 
 from kb import KnowledgeBase
 from kb.cli import main
 from kb.errors import UnknownDocument
 from kb.models import Filters
 from kb.store import _MIGRATIONS, DB_NAME, Store
-
-from conftest import SAMPLE, SAMPLES
 
 
 def _doc_of(kb: KnowledgeBase, prefix: str):

@@ -17,7 +17,7 @@ from collections import Counter
 _PAGE_NUMBER = re.compile(
     r"^[\s\-—–－·•]*(?:第\s*)?[\d一二三四五六七八九十]{1,4}\s*(?:页)?(?:\s*[/／,，]?\s*共\s*\d{1,4}\s*页)?[\s\-—–－·•]*$"
     r"|^\s*\d{1,4}\s*[/／]\s*\d{1,4}\s*$|^\s*(?:page|p\.)\s*\d{1,4}(?:\s*of\s*\d{1,4})?\s*$",
-    re.I,
+    re.IGNORECASE,
 )
 _DIGITS = re.compile(r"\d+")
 # A line that starts something new: never glued to the line above.
