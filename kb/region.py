@@ -331,56 +331,68 @@ def resolve_region(evidence: list[Evidence], body: str, hints: dict[str, str], n
     cands = _strong_candidates(evidence, body_names)
     zone = next((z for e in evidence if e.kind in ("title", "file name", "speaker", "column 地区")
                  if (z := _zone(e.text))), None)
-
     if zone and not any(u.level in ("county", "town") for c in cands for u in c.units):
         return _zone_result(zone, cands, body, body_mentions)
-
     if cands:
-        place, score, used = _best(cands, body_names)
-        result = RegionResult(place, evidence=_describe(used, place))
-        own = next((u for c in used for u in c.units if u.name == place.region
-                    and place.province in (None, u.province) and place.city in (None, u.city)), None)
-        conflicts = [c for c in cands if not any(own and (own.within(u) or u.within(own)) for u in c.units)]
-        confidence = w.confidence_two_sources if score >= 2 * w.title else w.confidence_one_source
-        if any(k.startswith("column") for c in used for k in c.kinds):
-            confidence = max(confidence, w.confidence_column)
-        if conflicts:
-            confidence -= w.conflict_penalty
-            result.evidence.append("also named: " + "、".join(dict.fromkeys(c.name for c in conflicts)))
-        if own is not None and kind:
-            if _kind_fits(own, kind):
-                confidence += w.self_reference_bonus
-                result.evidence.append(_votes_text(votes, kind))
-            elif LEVEL_ORDER[own.level] < LEVEL_ORDER["county"] and votes[kind] >= w.refine_votes:
-                # A parent named (来源: 绍兴市人民政府; a province column) while the text speaks as a
-                # unit inside it (我区 … 上虞区): the unit it names most, of that kind, inside it.
-                sub = _body_mentions_of_kind(body, body_mentions, kind, own, body_names)
-                if sub is not None:
-                    sub_result = RegionResult(sub, w.confidence_body_kind, result.evidence + [
-                        _votes_text(votes, kind), f"body names {sub.region} most"])
-                    return sub_result
-        result.confidence = round(min(confidence, 0.99), 2)
-        return result
+        return _from_strong(cands, body, body_mentions, body_names, kind, votes)
+    if (m := _NATIONAL_RE.search(national_text)) or (m := _NPC_BODY_RE.search(body[:300])):
+        return RegionResult(Place(region="全国", level="national"), w.confidence_one_source, [f"national: {m.group(0)}"])
+    return _from_body(body, body_mentions, body_names, kind, votes)
 
-    if _NATIONAL_RE.search(national_text) or _NPC_BODY_RE.search(body[:300]):
-        return RegionResult(Place(region="全国", level="national"), w.confidence_one_source, ["national body"])
+
+def _from_strong(cands: list[_Candidate], body: str, body_mentions: list[Mention], body_names: set[str],
+                 kind: str | None, votes: Counter[str]) -> RegionResult:
+    """The unit strong evidence agrees on; its confidence says how many sources back it and whether
+    the text speaks as that kind of unit."""
+    w = settings().places
+    place, score, used = _best(cands, body_names)
+    result = RegionResult(place, evidence=_describe(used))
+    own = next((u for c in used for u in c.units if u.name == place.region
+                and place.province in (None, u.province) and place.city in (None, u.city)), None)
+    conflicts = [c for c in cands if not any(own and (own.within(u) or u.within(own)) for u in c.units)]
+    confidence = w.confidence_two_sources if score >= 2 * w.title else w.confidence_one_source
+    if any(k.startswith("column") for c in used for k in c.kinds):
+        confidence = max(confidence, w.confidence_column)
+    if conflicts:
+        confidence -= w.conflict_penalty
+        result.evidence.append("also named: " + "、".join(dict.fromkeys(c.name for c in conflicts)))
+    if own is not None and kind:
+        if _kind_fits(own, kind):
+            confidence += w.self_reference_bonus
+            result.evidence.append(_votes_text(votes, kind))
+        elif LEVEL_ORDER[own.level] < LEVEL_ORDER["county"] and votes[kind] >= w.refine_votes:
+            # A parent named (来源: 绍兴市人民政府; a province column) while the text speaks as a unit
+            # inside it (我区 … 上虞区): the unit it names most, of that kind, inside it.
+            sub = _body_mentions_of_kind(body, body_mentions, kind, own, body_names)
+            if sub is not None:
+                return RegionResult(sub, w.confidence_body_kind,
+                                    result.evidence + [_votes_text(votes, kind), f"body names {sub.region} most"])
+    result.confidence = round(min(confidence, 0.99), 2)
+    return result
+
+
+def _from_body(body: str, body_mentions: list[Mention], body_names: set[str], kind: str | None,
+               votes: Counter[str]) -> RegionResult:
+    """No strong evidence: the place of the kind the text speaks as that it names most; without a
+    self-reference, the place it names most (low confidence)."""
+    w = settings().places
     if kind:
         place = _body_mentions_of_kind(body, body_mentions, kind, None, body_names)
         if place is not None:
             return RegionResult(place, w.confidence_body_kind,
                                 [_votes_text(votes, kind), f"body names {place.region} most"])
         return RegionResult(Place(), None, [_votes_text(votes, kind) + ", but no such place named"])
-    if body_mentions:
-        counts = Counter(m.name for m in body_mentions)
-        units_of = {m.name: m.units for m in body_mentions}
-        first: dict[str, int] = {}
-        for m in body_mentions:
-            first.setdefault(m.name, m.start)
-        name = max(counts, key=lambda n: (counts[n], max(LEVEL_ORDER[u.level] for u in units_of[n]), -first[n]))
-        deepest = max(LEVEL_ORDER[u.level] for u in units_of[name])
-        place = place_from_units([u for u in units_of[name] if LEVEL_ORDER[u.level] == deepest], body_names)
-        return RegionResult(place, w.confidence_body_only, [f"body names {name} most ({counts[name]}×)"])
-    return RegionResult(Place())
+    if not body_mentions:
+        return RegionResult(Place())
+    counts = Counter(m.name for m in body_mentions)
+    units_of = {m.name: m.units for m in body_mentions}
+    first: dict[str, int] = {}
+    for m in body_mentions:
+        first.setdefault(m.name, m.start)
+    name = max(counts, key=lambda n: (counts[n], max(LEVEL_ORDER[u.level] for u in units_of[n]), -first[n]))
+    deepest = max(LEVEL_ORDER[u.level] for u in units_of[name])
+    place = place_from_units([u for u in units_of[name] if LEVEL_ORDER[u.level] == deepest], body_names)
+    return RegionResult(place, w.confidence_body_only, [f"body names {name} most ({counts[name]}×)"])
 
 
 def _zone_result(zone: tuple[str, str | None], cands: list[_Candidate], body: str,
@@ -395,7 +407,7 @@ def _zone_result(zone: tuple[str, str | None], cands: list[_Candidate], body: st
     if city is None:
         stated = [u for c in cands for u in c.units if u.level == "city" and len(c.units) == 1]
         city = stated[0] if stated else None
-        how = "named in the title" if city else ""
+        how = "named with it" if city else ""
     if city is None:
         city = _most_named_city(body, body_mentions)
         how = "the city the body names most" if city else ""
@@ -407,7 +419,7 @@ def _zone_result(zone: tuple[str, str | None], cands: list[_Candidate], body: st
     return RegionResult(place, w.confidence_zone, evidence)
 
 
-def _describe(used: list[_Candidate], place: Place) -> list[str]:
+def _describe(used: list[_Candidate]) -> list[str]:
     out: list[str] = []
     for c in used:
         for kind in c.kinds:
