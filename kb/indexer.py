@@ -26,8 +26,10 @@ from pathlib import Path
 from .bm25 import BM25Index
 from .dense import DenseIndex
 from .embed import get_embedder
+from .errors import UnknownDocument
 from .ingest import FilePlan, IngestReport, apply, read_inputs
 from .lock import write_lock
+from .models import Document, with_corrections
 from .segment import (
     IndexUnusable,
     Manifest,
@@ -41,8 +43,6 @@ from .segment import (
     segment_path,
     write_manifest,
 )
-from .errors import UnknownDocument
-from .models import Document, with_corrections
 from .store import Store
 from .settings import settings
 from .tokenize import Tokenizer, harvest_terms

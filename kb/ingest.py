@@ -100,7 +100,7 @@ def content_hash(text: str) -> str:
 
 def prepare(raw: RawDocument) -> tuple[Document, list[tuple]]:
     """The pure part of ingest: one raw document → its Document and chunk rows."""
-    cleaned = clean(raw.text)
+    cleaned = clean(raw.text, raw.title or (str(raw.hints["title"]) if raw.hints.get("title") else None))
     if not cleaned.text.strip():
         raise ValueError("no text left after removing page chrome")
     meta = derive(cleaned, raw)

@@ -167,12 +167,16 @@ class KnowledgeBase:
         """
         fixes = checked_changes(changes)
         if fixes.get("region"):
-            from .metadata import place_of
+            from .places import place_of
 
+            # the hierarchy the gazetteer vouches for (光明 → 光明区, 深圳市, 广东省); parents it cannot
+            # vouch for are cleared, not left over from the wrong place
             place = place_of(str(fixes["region"]), fixes.get("province"))  # type: ignore[arg-type]
-            for key, value in place.items():
-                if key != "region":
-                    fixes.setdefault(key, value)
+            for key in ("region", "province", "city", "county", "town", "level"):
+                if key == "region":
+                    fixes["region"] = place.get("region") or fixes["region"]
+                else:
+                    fixes.setdefault(key, place.get(key))
         if not fixes:
             raise ValueError("nothing to change: give at least one of title, region, province, city, county, "
                              "town, level, year, issued_year, doc_type")

@@ -19,6 +19,7 @@ from .fusion import rrf
 from .models import Chunk, Document, Filters, Hit, SearchMode
 from .normalise import fold
 from .phrases import PhraseIndex, squash
+from .places import RegionGazetteer, short_name
 from .question import Practice, Reading, read_question, _unwrap
 from .settings import Settings, settings
 from .store import Store
@@ -26,7 +27,6 @@ from .tokenize import Tokenizer
 
 _PHRASE = re.compile(r"[“\"「『]([^“”\"「」『』]+)[”\"」』]")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_ADMIN_SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|新区|街道|省|市|区|县|镇|乡)$")
 # X（以下简称“Y”） / X(简称Y): a name the corpus itself abbreviates.
 _ABBREVIATION = re.compile(
     r"([\u4e00-\u9fff0-9+]{3,30})[（(](?:以下|下)?简称(?:为)?[:：]?\s*[“\"「『]?([\u4e00-\u9fff0-9+]{2,12})[”\"」』]?[）)]"
@@ -45,57 +45,6 @@ class ParsedQuery:
 
 def quoted_phrases(folded: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in _PHRASE.findall(folded) if p.strip())
-
-
-def short_name(name: str) -> str:
-    """密云区 → 密云, 浙江省 → 浙江: the form people write in questions."""
-    stem = _ADMIN_SUFFIX.sub("", name)
-    return stem if len(stem) >= 2 else name
-
-
-class RegionGazetteer:
-    """Region names that occur in this corpus, for recognising a region named in a query."""
-
-    def __init__(self, docs: list[Document]) -> None:
-        self.provinces: dict[str, str] = {}
-        self.regions: dict[str, str] = {}
-        for d in docs:
-            m = d.meta
-            if m.province:
-                for form in {m.province, short_name(m.province)}:
-                    self.provinces[form] = m.province
-            for name in (m.region, m.city, m.county, m.town):
-                if name and name not in ("全国", "中国"):
-                    for form in {name, short_name(name)}:
-                        self.regions.setdefault(form, name)
-
-        # Longest names first, sorted once: a query is checked against every name.
-        self._region_forms = sorted(self.regions, key=len, reverse=True)
-        self._province_forms = sorted(self.provinces, key=len, reverse=True)
-
-    def find(self, folded: str) -> tuple[str | None, str | None]:
-        """(province, region) named in a query, longest match first."""
-        region = next((self.regions[n] for n in self._region_forms if n in folded), None)
-        province = next((self.provinces[n] for n in self._province_forms if n in folded), None)
-        if region and province and short_name(province) in region:
-            province = None
-        return province, region
-
-    def names_in(self, folded: str) -> list[str]:
-        """Every region named in a text (canonical names, in order of appearance, no overlaps)."""
-        taken: list[tuple[int, int, str]] = []
-        for form in self._region_forms:
-            start = folded.find(form)
-            while start >= 0:
-                end = start + len(form)
-                if all(end <= s or start >= e for s, e, _ in taken):
-                    taken.append((start, end, self.regions[form]))
-                start = folded.find(form, end)
-        names: list[str] = []
-        for _, _, name in sorted(taken):
-            if name not in names:
-                names.append(name)
-        return names
 
 
 class Searcher:

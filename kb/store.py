@@ -8,6 +8,7 @@ through numbered migrations applied when the database opens (PRAGMA user_version
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -251,8 +252,9 @@ class Store:
             (doc.content_hash, doc.source, doc.meta.title),
         )
         self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))  # cascades to chunks, sources
-        for source in sources:  # the file is read again next time (and then skipped as removed)
-            self.db.execute("DELETE FROM files WHERE path = ?", (str(Path(source).resolve()),))
+        for source in sources:  # its file is read again next time (and the document skipped as removed)
+            path = re.sub(r"#(?:L\d+|row\d+|.+!row\d+)$", "", source)  # a JSONL line, a spreadsheet row
+            self.db.execute("DELETE FROM files WHERE path = ?", (str(Path(path).resolve()),))
         return doc
 
     def update_metadata(self, doc_id: str, meta: Metadata) -> None:
