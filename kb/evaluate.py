@@ -41,11 +41,12 @@ def matches(hit: Hit, doc: str, contains: str) -> bool:
     return (doc in hit.doc.source or doc in hit.doc.meta.title) and fold(contains) in hit.chunk.folded
 
 
-def score(hits: list[Hit], q: Judged) -> tuple[float, float]:
-    """(recall@len(hits), reciprocal rank of the first hit matching any relevant item)."""
+def score(hits: list[Hit], q: Judged, k: int = 10) -> tuple[float, float]:
+    """(recall@k, reciprocal rank of the first hit matching any relevant item). Recall counts the
+    relevant items found out of at most k (a practice stated by 30 reports asks for 10 of them)."""
     found = sum(any(matches(h, d, c) for h in hits) for d, c in q.relevant)
     first = next((h.rank for h in hits if any(matches(h, d, c) for d, c in q.relevant)), None)
-    return found / len(q.relevant), (1.0 / first if first else 0.0)
+    return found / min(len(q.relevant), k), (1.0 / first if first else 0.0)
 
 
 def evaluate(kb, queries: list[Judged], k: int = 10, modes=MODES) -> dict:
@@ -55,7 +56,7 @@ def evaluate(kb, queries: list[Judged], k: int = 10, modes=MODES) -> dict:
     for mode in modes:
         sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
         for q in queries:
-            r, rr = score(kb.search(q.query, k=k, mode=mode), q)
+            r, rr = score(kb.search(q.query, k=k, mode=mode), q, k)
             for kind in (q.kind, "all"):
                 sums[kind][0] += r
                 sums[kind][1] += rr

@@ -203,13 +203,9 @@ _CONTINUATIONS = frozenset("委政长人级直属民纪监辖党内外区县城�
 
 @lru_cache(maxsize=1)
 def _common_words() -> frozenset[str]:
-    words = set()
-    with open(os.path.join(_data_dir("jieba"), "dict.txt"), encoding="utf-8") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 2 and 2 <= len(parts[0]) <= 4 and int(parts[1]) >= _COMMON_WORD_FREQ:
-                words.add(parts[0])
-    return frozenset(words)
+    from .tokenize import dictionary
+
+    return frozenset(w for w, (freq, _) in dictionary().items() if 2 <= len(w) <= 4 and freq >= _COMMON_WORD_FREQ)
 
 
 def cut_by_a_word(text: str, start: int, end: int) -> bool:

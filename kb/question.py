@@ -22,7 +22,7 @@ from importlib import resources
 from typing import Literal, Protocol
 
 from .phrases import locate, phrase_pattern, squash
-from .tokenize import stopwords
+from .tokenize import dictionary, is_verb, stopwords
 
 Intent = Literal["regions", "compare", "figure", "general"]
 VariantKind = Literal["exact", "core", "swapped", "synonym", "ellipsis"]
@@ -104,8 +104,6 @@ class Corpus(Protocol):
     def abbreviations(self) -> tuple[tuple[str, ...], ...]:
         """(full name, short name) pairs the corpus defines (X（以下简称“Y”）)."""
 
-    def verbs(self, tokens: list[str]) -> list[bool]:
-        """For each token, whether it is a verb (part-of-speech), read in the context of the run."""
 
 
 # ---- practices and their variants ---------------------------------------------------------------
@@ -208,12 +206,13 @@ def is_content(word: str) -> bool:
 
 
 def _content(tokens: Iterable[str]) -> bool:
-    """Does a span hold a word that can name a practice (not scaffolding, a suffix or a generic word)?"""
+    """Does a span hold a word that can name a practice (not scaffolding, a suffix, a generic word
+    or a bare verb: 收到, 降到, 执法 alone name nothing)?"""
     c = cues()
     stop = stopwords()
     return any(
         len(t) >= 2 and _HAN.search(t) and t not in stop and t not in c.generic and t not in c.suffixes
-        and t not in c.verbs and t not in c.prepositions and t not in c.beneficiaries
+        and t not in c.verbs and t not in c.prepositions and t not in c.beneficiaries and not is_verb(t)
         or t.isdigit() and len(t) >= 3  # 12345
         for t in tokens
     )
@@ -354,7 +353,29 @@ def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
             else:
                 run.append(t)
         runs.append(run)
-    return [r for r in (_unwrap(r) for r in runs) if r]
+    return [r for r in (_trim(_unwrap(r)) for r in runs) if r]
+
+
+_FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c d r y e o f t mq".split())
+
+
+def _function_word(word: str) -> bool:
+    """A numeral, measure word, particle, preposition, conjunction, adverb, pronoun or time word
+    (jieba's tags), or a lone character: never the edge of a practice (多少件 → 件)."""
+    if word.isdigit() and len(word) >= 3:
+        return False
+    entry = dictionary().get(word)
+    return len(word) == 1 or (entry is not None and entry[1] in _FUNCTION_TAGS)
+
+
+def _trim(run: list[str]) -> list[str]:
+    """A run without function words at its edges."""
+    i, j = 0, len(run)
+    while i < j and _function_word(run[i]):
+        i += 1
+    while j > i and _function_word(run[j - 1]):
+        j -= 1
+    return run[i:j]
 
 
 def _unwrap(run: list[str]) -> list[str]:
@@ -378,12 +399,15 @@ def resolve(run: list[str], corpus: Corpus) -> Practice | None:
     variants, count = _attested(run, corpus, whole=True)
     if variants:
         return Practice(asked, asked, variants, passages=count)
-    # Not stated as a whole: without leading verbs (强调 便民利企) it may be.
-    verbs = corpus.verbs(run)
+    # Not stated as a whole: without the verbs around it (强调 便民利企, 败诉率 降到) it may be.
     lead = 0
-    while lead < len(run) - 1 and verbs[lead]:
+    while lead < len(run) - 1 and is_verb(run[lead]):
         lead += 1
-        rest = run[lead:]
+    tail = len(run)
+    while tail > lead + 1 and is_verb(run[tail - 1]):
+        tail -= 1
+    for i, j in sorted({(lead, len(run)), (0, tail), (lead, tail)} - {(0, len(run))}, key=lambda w: w[0] - w[1]):
+        rest = run[i:j]
         if _content(rest):
             variants, count = _attested(rest, corpus, whole=True)
             if variants:

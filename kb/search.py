@@ -131,8 +131,6 @@ class Searcher:
             self._named = frozenset(self.tokenizer.terms)
         return self._named
 
-    def verbs(self, tokens: list[str]) -> list[bool]:
-        return self.tokenizer.verbs(tokens)
 
     def abbreviations(self) -> tuple[tuple[str, ...], ...]:
         """(full name, short name) pairs the corpus defines: X（以下简称“Y”）, Y's characters in X, in order."""
@@ -243,7 +241,7 @@ class Searcher:
             inferred = self._named_filters(folded)
             merged = filters
             if filters.year_from is None and filters.year_to is None and inferred.year_from:
-                merged = replace(merged, year_from=inferred.year_from, year_to=inferred.year_to)
+                merged = replace(merged, year_from=inferred.year_from, year_to=inferred.year_to, year_basis="either")
             if not filters.region and inferred.region:
                 merged = replace(merged, region=inferred.region)
             if not filters.province and not filters.region and inferred.province:

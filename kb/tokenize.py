@@ -68,18 +68,25 @@ def _contained_terms(terms: set[str]) -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=1)
-def _word_tags() -> dict[str, str]:
-    """jieba's dictionary part-of-speech tags (word → tag), read once per process."""
+def dictionary() -> dict[str, tuple[int, str]]:
+    """jieba's dictionary: word → (frequency, part-of-speech tag), read once per process and shared
+    (question reading asks for verbs, place matching for common words)."""
     import jieba
 
-    path = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
-    tags: dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
+    entries: dict[str, tuple[int, str]] = {}
+    with open(os.path.join(os.path.dirname(jieba.__file__), "dict.txt"), encoding="utf-8") as f:
         for line in f:
             parts = line.split()
             if len(parts) == 3:
-                tags[parts[0]] = parts[2]
-    return tags
+                entries[parts[0]] = (int(parts[1]), parts[2])
+    return entries
+
+
+def is_verb(word: str) -> bool:
+    """A verb by jieba's dictionary tags ('v', 'vd'; not the verbal noun 'vn', which names things:
+    监管, 服务). Words the dictionary lacks (lexicon terms, 利企) are not."""
+    entry = dictionary().get(word)
+    return entry is not None and entry[1] in ("v", "vd")
 
 
 class Tokenizer:
@@ -121,12 +128,6 @@ class Tokenizer:
         """All word tokens of a folded text, stop words included (for phrase checks)."""
         tk = self._jieba or self._load()
         return [t.lower() for t in tk.lcut(folded, HMM=True) if _KEEP.search(t)]
-
-    def verbs(self, words: list[str]) -> list[bool]:
-        """Whether each word is a verb by jieba's dictionary tags ('v', 'vd'; not the verbal noun
-        'vn', which names things: 管理, 监管). Words the dictionary lacks (lexicon terms) are not."""
-        tags = _word_tags()
-        return [tags.get(w) in ("v", "vd") for w in words]
 
     def tokens(self, folded: str) -> list[str]:
         """Index/query tokens: words minus stop words.

@@ -83,9 +83,6 @@ class IndexCorpus:
     def abbreviations(self):
         return ()
 
-    def verbs(self, tokens):
-        return self.tokenizer.verbs(tokens)
-
 
 def build(workdir: Path, texts: list[str], with_fts: bool) -> tuple[float, int]:
     shutil.rmtree(workdir, ignore_errors=True)
@@ -138,7 +135,6 @@ def main() -> int:
 
     corpus = IndexCorpus(db, Tokenizer())
     corpus.cut("预热")
-    corpus.verbs(["预热"])
     print("\nquestion                                   practice            resolve ms")
     took = []
     for q in QUESTIONS:
