@@ -205,6 +205,13 @@ def is_content(word: str) -> bool:
     return _content([word])
 
 
+def _listed_word(word: str) -> bool:
+    """Is the word one of the cue lists' or a stop word (scaffolding, suffix, generic, wrapper)?"""
+    c = cues()
+    return (word in stopwords() or word in c.generic or word in c.suffixes or word in c.verbs
+            or word in c.prepositions or word in c.beneficiaries or not _HAN.search(word))
+
+
 def _content(tokens: Iterable[str]) -> bool:
     """Does a span hold a word that can name a practice (not scaffolding, a suffix, a generic word
     or a bare verb: 收到, 降到, 执法 alone name nothing)?"""
@@ -252,7 +259,7 @@ def _swaps(tokens: list[str]) -> list[str]:
     out = []
     for i in range(len(words) - 1):
         a, b = words[i], words[i + 1]
-        if len(a) == len(b) == 2 and is_content(a) and is_content(b):
+        if len(a) == len(b) == 2 and not _listed_word(a) and not _listed_word(b):
             out.append("".join(words[:i] + [b, a] + words[i + 2:]))
     if len(tokens) == 2 and all(len(t) >= 2 for t in tokens):
         out.append(tokens[1] + tokens[0])
