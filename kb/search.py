@@ -329,16 +329,40 @@ class Searcher:
         if mask is not None and not mask.any():
             return []
         n = max(depth or cfg.depth, k * 3 if max_per_doc else k)
-        bm25_ids = self.bm25_ranking(q, n, mask) if mode in ("bm25", "hybrid") else []
         dense_ids = self.dense_ranking(q, n, mask) if mode in ("dense", "hybrid") else []
+        stated = self._states_something(q)
+        if mode == "hybrid" and not stated and dense_ids and cfg.expand_terms:
+            q = self._expanded(q, dense_ids[: cfg.expand_from])
+        bm25_ids = self.bm25_ranking(q, n, mask) if mode in ("bm25", "hybrid") else []
         if mode == "bm25":
             fused = [(c, 1.0 / (cfg.rrf_k + r)) for r, c in enumerate(bm25_ids, 1)]
         elif mode == "dense":
             fused = [(c, 1.0 / (cfg.rrf_k + r)) for r, c in enumerate(dense_ids, 1)]
         else:
-            weight = cfg.dense_weight if dense_weight is None else dense_weight
+            weight = dense_weight if dense_weight is not None else (
+                cfg.dense_weight if stated else cfg.dense_weight_unstated)
             fused = rrf([bm25_ids, dense_ids], k=cfg.rrf_k, weights=[1.0, weight])
         return self._hits(fused, bm25_ids, dense_ids, k, max_per_doc, q)
+
+    def _states_something(self, q: ParsedQuery) -> bool:
+        """Does some passage state the query's practice (its words as a phrase, or a variant)? When
+        none does (a paraphrase), BM25 only matches scattered words and the dense leg counts more."""
+        practice = self.read(q.folded, q.phrases).practice
+        return practice is not None and practice.attested
+
+    def _expanded(self, q: ParsedQuery, top: list[int]) -> ParsedQuery:
+        """Pseudo-relevance feedback for a query no passage words: the named practices (lexicon and
+        quoted terms) that recur in the dense leg's best passages join the BM25 query — 企业不用申请就
+        能享受惠企政策 finds 免申即享 passages by that name."""
+        cfg = self.settings.retrieval
+        named = self.named_terms()
+        counts: dict[str, int] = {}
+        for chunk in self.store.chunks(top).values():
+            for term in set(self.tokenizer.tokens(chunk.folded)) & named:
+                counts[term] = counts.get(term, 0) + 1
+        picked = [t for t, c in sorted(counts.items(), key=lambda tc: (-tc[1], -len(tc[0])))
+                  if c >= cfg.expand_min_passages and t not in q.tokens][: cfg.expand_terms]
+        return replace(q, tokens=q.tokens + tuple(picked)) if picked else q
 
     def _evidence(self, q: ParsedQuery):
         """A function chunk → 2 (states the practice in its text), 1 (in its title or section path),
