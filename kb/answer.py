@@ -19,7 +19,8 @@ from .question import Intent, Match, Practice, Reading, is_content
 from .search import ParsedQuery, Searcher
 
 _SENTENCE_END = "。！？；!?;\n"
-_NUMBER = r"(\d+(?:\.\d+)?\s*(?:%|％|‰|件|次|个|人次|人|家|万元|亿元|元|项|场|条|天|小时|户|份|起|万人|万))"
+_NUMBER = (r"(\d+(?:\.\d+)?\s*(?:%|％|‰|个百分点|件|宗|例|次|个|人次|万人次|人|名|家|万元|亿元|元|项|场|条|天|"
+           r"小时|户|份|起|批|所|座|篇|期|万人|万件|万|亿))")
 _AMOUNT = re.compile(_NUMBER)
 _NAMED = re.compile(r"[“「『][^”」』]{2,16}[”」』]")
 
@@ -346,8 +347,12 @@ class Answerer:
             year = int(target) if target.isdigit() else None
             f = Filters(year_from=year, year_to=year, region=q.filters.region, province=q.filters.province) \
                 if year else Filters(region=target, year_from=q.filters.year_from, year_to=q.filters.year_to)
+            # A region's own reports speak for it (广东省's, not a district's inside it), when it has any.
+            own = None if year else self.s.chunks_of_region(target, f)
             ids = self.s.rows_stating(p, f) if p else []
-            pool = self.s.search(topic, k=60, filters=f, infer_filters=False, restrict=ids or None)
+            if own:
+                ids = [c for c in ids if c in own]
+            pool = self.s.search(topic, k=60, filters=f, infer_filters=False, restrict=ids or own or None)
             pool = [h for h in pool if not heading_only(h.chunk)] or pool
             # Substance first: passages that state the topic, then those with figures and named measures.
             pool.sort(key=lambda h: (-(p is not None and p.find(h.chunk.folded) is not None), -substance(h.chunk), h.rank))
@@ -361,8 +366,8 @@ class Answerer:
             for h in chosen:
                 c = quote_for(h.doc, h.chunk, p, self.cfg.quote_max) if p else None
                 cites.append(c or _substance_cite(h, self.cfg.quote_max))
-            entries.append(RegionEntry(target if year else (m0.region or target), m0.province, m0.level,
-                                       year or m0.year, len(ids) or len(chosen), cites))
+            entries.append(RegionEntry(target, m0.province, m0.level if own or year is None and m0.region == target
+                                       else None, year or m0.year, len(ids) or len(chosen), cites))
         hits = [h for group in _interleave(sides) for h in group][:k]
         hits = [Hit(i + 1, h.score, h.bm25_rank, h.dense_rank, h.chunk, h.doc, h.weak) for i, h in enumerate(hits)]
         with_hits = [e.region for e in entries if e.citations]
@@ -374,14 +379,23 @@ class Answerer:
 
     # figures ---------------------------------------------------------------------------------
     def _figures(self, q: Question, k: int) -> Answer:
+        """Numbers stated right after the indicator — or any of its variants (行政复议 for 行政复议案件
+        数量) — in every passage that states it, each with the sentence it is in."""
+        p = q.practice
         indicator = q.term or ""
         figures: list[Figure] = []
-        hits = self.s.search(indicator, k=self.cfg.deep, filters=q.filters, infer_filters=False,
-                             depth=self.cfg.deep) if indicator else []
-        seen: set[tuple[str, str, int]] = set()
+        if p is not None and p.attested:
+            ids = self.s.rows_stating(p, q.filters)
+            hits = self.s.search(indicator, k=min(len(ids), self.cfg.deep), filters=q.filters, infer_filters=False,
+                                 depth=min(len(ids), self.cfg.deep), restrict=ids) if ids else []
+        else:
+            hits = self.s.search(indicator, k=self.cfg.deep, filters=q.filters, infer_filters=False,
+                                 depth=self.cfg.deep) if indicator else []
+        seen: set[tuple[str, int]] = set()
         for h in hits:
-            for name, value, pos, length in extract_figures(h.chunk, indicator):
-                key = (h.doc.doc_id, value, h.chunk.start + pos)
+            found = figures_in(h.chunk, p) if p is not None and p.attested else extract_figures(h.chunk, indicator)
+            for name, value, pos, length in found:
+                key = (h.doc.doc_id, h.chunk.start + pos)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -395,7 +409,7 @@ class Answerer:
         else:
             answer = f"未找到“{indicator}”的具体数值。" if indicator else "未能从问题中识别出要查的指标。"
         return Answer(q.text, "figure", indicator or None, answer, figures=figures, hits=hits[:k], filters=q.filters,
-                      practice=q.practice)
+                      practice=p)
 
     # similar practices -----------------------------------------------------------------------
     def practice_of(self, chunk: Chunk, doc: Document) -> str | None:
@@ -508,6 +522,26 @@ def weak_notice(hits: list[Hit]) -> str | None:
     if hits and all(h.weak for h in hits):
         return "没有段落包含查询中的词语；以下是语义最接近的段落，仅供参考，可能并不相关。"
     return None
+
+
+_AFTER = re.compile(r"[^。；;，,\d]{0,8}?" + _NUMBER)
+
+
+def figures_in(chunk: Chunk, practice: Practice) -> list[tuple[str, str, int, int]]:
+    """(indicator as written, value, position, length) for each number stated right after a place
+    where the passage states the indicator (any variant), with a qualifier of up to six characters
+    before it (行政首长出庭应诉率 for 出庭应诉率)."""
+    out = []
+    for m in practice.find_all(chunk.folded):
+        after = _AFTER.match(chunk.folded, m.end)
+        if not after:
+            continue
+        start = m.start
+        while start > 0 and m.start - start < 6 and "\u4e00" <= chunk.folded[start - 1] <= "\u9fff":
+            start -= 1
+        value_start, value_end = after.span(1)
+        out.append((chunk.text[start:m.end], chunk.text[value_start:value_end], start, value_end - start))
+    return out
 
 
 def extract_figures(chunk: Chunk, indicator: str) -> list[tuple[str, str, int, int]]:

@@ -366,19 +366,20 @@ def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
 _FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c d r y e o f t mq".split())
 
 
-def _function_word(word: str) -> bool:
+def _function_word(word: str, leading: bool = False) -> bool:
     """A numeral, measure word, particle, preposition, conjunction, adverb, pronoun or time word
-    (jieba's tags), or a lone character: never the edge of a practice (多少件 → 件)."""
+    (jieba's tags) — or, leading, a lone character (多少件 → 件; a trailing 率 stays) — is never the
+    edge of a practice."""
     if word.isdigit() and len(word) >= 3:
         return False
     entry = dictionary().get(word)
-    return len(word) == 1 or (entry is not None and entry[1] in _FUNCTION_TAGS)
+    return (leading and len(word) == 1) or (entry is not None and entry[1] in _FUNCTION_TAGS)
 
 
 def _trim(run: list[str]) -> list[str]:
     """A run without function words at its edges."""
     i, j = 0, len(run)
-    while i < j and _function_word(run[i]):
+    while i < j and _function_word(run[i], leading=True):
         i += 1
     while j > i and _function_word(run[j - 1]):
         j -= 1

@@ -190,6 +190,16 @@ class Searcher:
             ids = {c for c, ch in chunks.items() if ch.doc_id in index and ok[index[ch.doc_id]]}
         return sorted(ids)
 
+    def chunks_of_region(self, region: str, filters: Filters | None = None) -> set[int]:
+        """Chunk ids of the documents (inside `filters`) whose own region is `region` — not the
+        documents of places inside it; empty when it has none."""
+        ok = self._doc_mask(filters) if filters is not None and not filters.is_empty() else None
+        own = [i for i, d in enumerate(self._doc_order)
+               if self.docs[d].meta.region == region and (ok is None or ok[i])]
+        if not own:
+            return set()
+        return set(self.bm25.chunk_ids[np.isin(self.row_doc, own)].tolist())
+
     def names_in(self, folded: str) -> list[str]:
         """Region names of this corpus a text mentions (canonical), in order of appearance."""
         return self.gazetteer.names_in(folded)
