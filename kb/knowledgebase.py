@@ -14,7 +14,7 @@ from .dense import DEFAULT_FLAT_MAX, DenseIndex
 from .embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
 from .errors import UnknownDocument
 from .indexer import DOCS_VERSION_KEY, MANIFEST_KEY, Indexer, stored_manifest
-from .ingest import IngestReport
+from .ingest import IngestReport, warm_parsers
 from .lock import write_lock
 from .models import Chunk, Document, Filters, Hit, SearchMode, checked_changes
 from .search import ParsedQuery, Searcher
@@ -143,6 +143,7 @@ class KnowledgeBase:
         `reparse=True` re-derives metadata and chunks of unchanged files (after upgrading kb; a
         user's corrections stay); `readd=True` adds documents removed with `remove_document` again.
         Another writer on this index: wait for it (`on_wait` hears who), or raise IndexBusy."""
+        warm_parsers()
         with self._writer(wait, on_wait) as writer:
             return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, max_file_mb, readd)
 

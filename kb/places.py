@@ -190,6 +190,12 @@ def gazetteer() -> Gazetteer:
     return _gaz
 
 
+def warm() -> None:
+    """Read the gazetteer and the word list now (they load lazily, ~1 s together)."""
+    gazetteer()
+    _common_words()
+
+
 # ---------------------------------------------------------------------------------------------
 # word boundaries
 
