@@ -25,9 +25,9 @@ from .phrases import locate, phrase_pattern, squash
 from .tokenize import dictionary, is_verb, stopwords
 
 Intent = Literal["regions", "compare", "figure", "general"]
-VariantKind = Literal["exact", "core", "swapped", "synonym", "ellipsis"]
+VariantKind = Literal["exact", "core", "swapped", "synonym", "ellipsis", "gap"]
 VARIANT_LABELS: dict[str, str] = {"exact": "原词", "core": "去掉后缀的核心词", "swapped": "前后词序互换",
-                                  "ellipsis": "并列省略写法",
+                                  "ellipsis": "并列省略写法", "gap": "中间插入修饰语",
                                   "synonym": "同义名称", "parts": "全部关键词"}
 
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?:度)?|(?:19|20)\d{2}(?=\s*[-—~至到]\s*(?:19|20)\d{2})")
@@ -320,8 +320,29 @@ def ellipsis_variants(tokens: list[str]) -> list[Variant]:
     return out
 
 
+GAP_MAX = 4  # characters a modifier inserted into a practice may have (行政诉讼|案件一审|败诉率)
+
+
+def gap_variants(tokens: list[str]) -> list[Variant]:
+    """The practice with a short modifier inserted between two of its words, inside one clause:
+    行政诉讼案件一审败诉率 states 行政诉讼败诉率, 法治政府全国示范 states 法治政府示范. Both sides must be
+    words that can name something and the head at least three characters, so that a modifier (涉企)
+    and a generic tail do not meet across other text."""
+    out = []
+    for base in [tokens, *_core_forms(tokens)]:
+        if not 2 <= len(base) <= 6:
+            continue
+        for i in range(1, len(base)):
+            head, tail = "".join(base[:i]), "".join(base[i:])
+            if len(head) < 3 or len(tail) < 2 or not (_content(base[:i]) and _content(base[i:])):
+                continue
+            pattern = f"{re.escape(head)}[\u4e00-\u9fff]{{1,{GAP_MAX}}}?{re.escape(tail)}"
+            out.append(Variant(squash("".join(base)), "gap", pattern, (head, tail)))
+    return out
+
+
 def _attested(tokens: list[str], corpus: Corpus, whole: bool = False) -> tuple[tuple[Variant, ...], int]:
-    cands = candidate_variants(tokens, corpus) + (ellipsis_variants(tokens) if whole else [])
+    cands = candidate_variants(tokens, corpus) + (ellipsis_variants(tokens) + gap_variants(tokens) if whole else [])
     found = [(v, corpus.pattern_count(v.pattern, v.needs) if v.pattern else corpus.phrase_count(v.form))
              for v in cands]
     found = [(v, n) for v, n in found if n > 0]
@@ -360,7 +381,24 @@ def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
             else:
                 run.append(t)
         runs.append(run)
-    return [r for r in (_trim(_unwrap(r)) for r in runs) if r]
+    return [r for r in (_trim(_unwrapped(_trim(r), corpus)) for r in runs) if r]
+
+
+def _unwrapped(run: list[str], corpus: Corpus) -> list[str]:
+    """The run without its leading wrapper — unless the corpus says the wrapper is part of the name:
+    when nearly every passage with the rest has the wrapper too (规范 涉企行政执法专项行动), it stays;
+    设立 行政争议调解中心 loses 设立 (most reports 成立 or 建成 one)."""
+    inner = _unwrap(run)
+    if inner == run or not inner or not any(t in cues().verbs for t in run[: len(run) - len(inner)]):
+        return inner
+    rest = corpus.phrase_count("".join(inner))
+    if rest < WRAPPER_EVIDENCE:  # too few passages to tell: the cue list decides
+        return inner
+    return run if corpus.phrase_count("".join(run)) >= WRAPPER_SHARE * rest else inner
+
+
+WRAPPER_SHARE = 0.8  # share of the rest's passages that carry the wrapper for it to be part of the name
+WRAPPER_EVIDENCE = 3  # passages needed before the corpus overrules the cue list
 
 
 _FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c d r y e o f t mq".split())

@@ -153,3 +153,23 @@ def test_question_cues_come_from_the_data_file():
     assert intent_of("对比海盐和密云的行政复议") == "compare"
     assert intent_of("行政复议纠错率是多少") == "figure"
     assert intent_of("综合行政执法改革") == "general"
+
+
+def test_figures_through_variants_of_the_indicator(practices):
+    a = practices.ask("桐乡市受理了多少件行政复议案件")
+    assert a.intent == "figure" and a.practice.term == "行政复议案件"
+    assert [(f.region, f.value) for f in a.figures] == [("桐乡市", "132件")]
+    a = practices.ask("各地行政诉讼败诉率是多少")
+    values = {(f.region, f.value) for f in a.figures}
+    assert ("德清县", "3.2%") in values and ("平湖市", "4.6%") in values
+    for f in a.figures:
+        assert f.value in f.citation.quote
+        assert practices.document(f.citation.doc_id).text[f.citation.start : f.citation.end] == f.citation.quote
+
+
+def test_a_wrapper_word_the_corpus_always_writes_is_part_of_the_name(practices):
+    # 规范 is a wrapper verb in the cue list, but every passage with 涉企行政执法专项行动 has it:
+    # dropping it would answer for 涉企行政执法 and list 永康市 (加强涉企行政执法监督).
+    a = practices.ask("哪些地区开展规范涉企行政执法专项行动")
+    assert a.practice.term == "规范涉企行政执法专项行动"
+    assert regions(a) == ["平湖市", "德清县", "桐乡市"]
