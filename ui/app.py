@@ -45,8 +45,9 @@ def main() -> None:
     st.set_page_config(page_title="法治政府报告知识库", page_icon="⚖️", layout="wide")
     st.html(r.CSS)
     u.load()
-    page = u.bound("page", st.radio, st.session_state.get("page") or "search", label="页面",
-                   options=list(u.PAGES), format_func=u.PAGES.get, horizontal=True, label_visibility="collapsed")
+    page = u.bound("page", st.segmented_control, st.session_state.get("page") or "search", lambda v: v or "search",
+                   label="页面", options=list(u.PAGES), format_func=u.PAGES.get, required=True,
+                   label_visibility="collapsed")
     cur = L.current()
     if cur.loaded is None and page != "ingest":
         no_index_message(cur.path)

@@ -97,7 +97,8 @@ def report(cur: Current, doc_id: str) -> None:
     target = _target(chunks, ss.get("passage"), ss.get("span"))
     if target is not None:
         st.caption(f"已定位到第 {target[0]}–{target[1]} 字（黄色标记）；展开或收起各节查看上下文。")
-    terms = r.highlight_terms([ss.get("q")]) if ss.get("q") else []
+    parsed = cur.kb.parse(ss["q"]) if ss.get("q") else None  # the query's own words, marked in the report too
+    terms = r.highlight_terms([*parsed.phrases, *parsed.tokens]) if parsed else []
     st.html(r.report_tree_html(doc.text, r.section_tree(chunks), target, terms))
     if target is not None:
         st.html("<script>setTimeout(() => document.getElementById('kb-target')?.scrollIntoView({block:'center'}), 50)</script>",

@@ -10,7 +10,8 @@ from kb.export import Table, csv_text, export_filename, xlsx_bytes
 
 
 def downloads(key: str, subject: str, what: str, tables: Sequence[Table], markdown: str) -> None:
-    c1, c2, c3, _ = st.columns([1, 1, 1, 2])
+    row = st.container(horizontal=True, key=f"downloads-{key}")
+    c1 = c2 = c3 = row
     c1.download_button("CSV", csv_text(tables[0]).encode("utf-8"), file_name=export_filename(subject, what, "csv"),
                        mime="text/csv", key=f"dl-{key}-csv", on_click="ignore", icon=":material/download:",
                        help=f"下载{what}（CSV，Excel 可直接打开）")

@@ -34,7 +34,7 @@ def page(cur: Current, filters) -> None:
         st.text_input("检索词或问题", placeholder="例如：" + EXAMPLES[0], key="w_q_input")
         st.form_submit_button("检索", type="primary", on_click=_submit)
     with st.container(horizontal=True, key="examples"):
-        st.caption("试试：")
+        st.caption("试试：", width="content")
         for i, text in enumerate(EXAMPLES):
             st.button(text, key=f"example-{i}", type="tertiary", on_click=_example, args=(text,))
 
