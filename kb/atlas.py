@@ -93,12 +93,14 @@ def build_atlas(
             passages += len(chunk_ids)
         reach[practice] = (len(regions), passages)
     if auto:
-        # A column every region fills says nothing (法治政府, 行政复议 in every report): with three or
-        # more regions, the default shows the practices that tell regions apart.
+        # A column every region fills says nothing (法治政府, 行政复议 in every report), nor one that
+        # a single region fills: the default shows the practices that tell regions apart most —
+        # those about half of the regions report (the larger of the two groups it splits them into
+        # is smallest), then the more widely reported.
         total = len({r for r, _ in cells})
         ceiling = total - 1 if total >= 3 else total
         ranked = sorted((p for p in candidates if min_regions <= reach[p][0] <= ceiling),
-                        key=lambda p: (-reach[p][0], -reach[p][1], p))
+                        key=lambda p: (max(reach[p][0], total - reach[p][0]), -reach[p][0], -reach[p][1], p))
         chosen = _drop_contained(ranked)[:limit]
     else:
         chosen = list(candidates)

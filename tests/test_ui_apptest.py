@@ -226,9 +226,8 @@ def test_upload_failure_is_in_chinese_and_the_summary_warns(monkeypatch, demo_co
     next(b for b in at.button if b.label == "导入").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.success and at.warning and "1 个文件没有导入" in at.warning[0].value
-    rows = at.dataframe[0].value
-    failed = rows[rows["文件"] == "empty.txt"].iloc[0]
-    assert failed["结果"] == "失败" and failed["说明"] == "空文档：文件里没有文字"
+    outcomes = next(h for h in html_blocks(at) if "kb-outcomes" in h)
+    assert "<td class=\"kb-nowrap\">empty.txt</td><td class=\"kb-nowrap\">失败</td><td>空文档：文件里没有文字</td>" in outcomes
     new_docs = next(h for h in html_blocks(at) if "kb-new-docs" in h)
     assert "龙泉市" in new_docs and "浙江省" in new_docs and "2024" in new_docs
 
@@ -262,8 +261,8 @@ def test_ingest_upload_refreshes_the_index_and_shows_markup_as_text(monkeypatch,
     at.file_uploader(key="uploads").set_value([("evil.txt", report, "text/plain")])
     next(b for b in at.button if b.label == "导入").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    rows = at.dataframe[0].value
-    assert list(rows["文件"]) == ["evil.txt"] and list(rows["结果"]) == ["新增"]
+    outcomes = next(h for h in html_blocks(at) if "kb-outcomes" in h)
+    assert "<td class=\"kb-nowrap\">evil.txt</td><td class=\"kb-nowrap\">新增</td>" in outcomes
 
     at.segmented_control(key="w_page").set_value("search").run()
     assert at.sidebar.metric[0].value == "6"  # the new document, without restarting

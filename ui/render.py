@@ -64,6 +64,8 @@ mark.kb-target{background:#ffe082;outline:2px solid #f9a825;border-radius:2px}
 .kb-cell{text-align:center}
 .kb-has{background:#e8f5e9}
 .kb-cell-link{display:block;font-weight:700;text-decoration:none;color:#1b5e20}
+.kb-outcome-failed td{background:#ffebee}
+.kb-outcome-warning td{background:#fff8e1}
 .kb-badge.kb-weak{background:#eceff1;color:#455a64}
 [data-testid="stAppDeployButton"],[data-testid="stMainMenu"] .st-emotion-cache-deploy{display:none}
 </style>

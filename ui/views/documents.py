@@ -38,11 +38,12 @@ def page(cur: Current, docs: pd.DataFrame, filters) -> None:
     st.caption(f"共 {len(docs)} 份报告" + (f"，筛选后 {len(shown)} 份" if len(shown) != len(docs) else "")
                + "。点选一行打开报告，可在报告页修改元数据或删除。")
     table = documents_table(shown)
-    st.dataframe(table, hide_index=True, width="stretch", key="docs-table", on_select=_open_selected,
-                 selection_mode="single-row", column_order=[c for c in table.columns if c != "ID"],
-                 column_config={"年份": st.column_config.NumberColumn(format="%d"),
-                                "发布年份": st.column_config.NumberColumn(format="%d"),
-                                "标题": st.column_config.TextColumn(width="large")})
+    with st.container(key="docs-table-box"):
+        st.dataframe(table, hide_index=True, width="stretch", key="docs-table", on_select=_open_selected,
+                     selection_mode="single-row", column_order=[c for c in table.columns if c != "ID"],
+                     column_config={"年份": st.column_config.NumberColumn(format="%d"),
+                                    "发布年份": st.column_config.NumberColumn(format="%d"),
+                                    "标题": st.column_config.TextColumn(width="large")})
     st.session_state._docs_shown = list(table["ID"])
 
     by_year, by_province = st.columns(2)

@@ -19,6 +19,7 @@ from views.documents import clear_caches, documents_table
 MAX_UPLOAD_MB = 20  # per file; also server.maxUploadSize in .streamlit/config.toml
 UPLOAD_TYPES = ["txt", "md", "html", "htm", "pdf", "docx", "jsonl"]
 OUTCOMES = {"added": "新增", "updated": "更新", "unchanged": "未变", "failed": "失败", "warning": "提示"}
+OUTCOME_CLASS = {"失败": "failed", "提示": "warning", "新增": "ok", "更新": "ok", "未变": "ok"}
 
 
 @dataclass
@@ -69,8 +70,10 @@ def page(path: Path) -> None:
         return
     kind, text = result.summary()
     getattr(st, kind)(text)
-    st.dataframe(pd.DataFrame(result.rows, columns=["文件", "结果", "说明"]), hide_index=True, width="stretch",
-                 key="ingest-outcomes")
+    rows = [f'<tr class="kb-outcome-{OUTCOME_CLASS.get(outcome, "other")}"><td class="kb-nowrap">{r.esc(name)}</td>'
+            f'<td class="kb-nowrap">{r.esc(outcome)}</td><td>{r.esc(reason) or "—"}</td></tr>'
+            for name, outcome, reason in result.rows]
+    st.html(r.table_html("outcomes", ["文件", "结果", "说明"], rows))
     if result.documents:
         st.subheader("新导入文档的元数据")
         st.caption("请核对地区、年份和类型；有误时点“修改”到报告页更正。")

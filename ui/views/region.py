@@ -58,7 +58,8 @@ def page(cur: Current) -> None:
                  .mark_line(point=True)
                  .encode(x=alt.X("年份:O"), y=alt.Y("数值:Q"), color=alt.Color("指标:N", legend=alt.Legend(orient="bottom")),
                          tooltip=["指标", "年份", "原文数值"]))
-        st.altair_chart(chart, width="stretch", key="region-chart")
+        with st.container(key="region-chart"):
+            st.altair_chart(chart, width="stretch")
     else:
         st.caption("只有一年的数据，无法画趋势图。")
     terms = []
