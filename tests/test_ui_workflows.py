@@ -175,6 +175,7 @@ def test_reloaded_url_reproduces_a_filtered_search(page):
                            " return b.length && b.every(e => ['海盐县', '上虞区', '青田县'].includes(e.innerText)); }")
     wait_idle(page)
     before = passage_texts(page)
+    page.wait_for_url(re.compile(r"province="))
     q = params(page)
     assert q["q"] == ["行政复议"] and q["mode"] == ["bm25"] and q["province"] == ["浙江省"]
 
@@ -257,8 +258,7 @@ def test_atlas_cell_opens_its_quotes_and_a_typed_practice_becomes_a_column(page)
     box.press("Enter")
     page.keyboard.press("Escape")
     page.wait_for_function("() => [...document.querySelectorAll('.kb-atlas th')].some(t => t.innerText === '夜间联合查')")
-    wait_idle(page)
-    assert "夜间联合查" in params(page)["practice"]
+    page.wait_for_url(re.compile("practice=" + quote("夜间联合查")))  # the typed column is in the URL
 
     column = page.locator(".kb-atlas th").all_inner_texts().index("综合查一次")
     row = page.locator(".kb-atlas tbody tr", has_text="海盐县")
@@ -289,6 +289,7 @@ def test_region_page_with_figures_over_two_years(page, server):
     docs = page.locator(".kb-region-docs").inner_text()
     assert "2023" in docs and "2024" in docs
     assert "夜间联合查" in page.locator(".kb-region-practices").inner_text()
+    page.locator(".st-key-region-chart").scroll_into_view_if_needed()
     shot(page, "region-chart")
 
 
@@ -375,9 +376,8 @@ def test_upload_with_a_failure_gives_a_chinese_reason_and_a_warning_summary(brow
         outcomes = {row.locator("td").nth(0).inner_text(): row.locator("td").all_inner_texts()
                     for row in page.locator(".kb-outcomes tbody tr").all()}
         assert outcomes["空白.txt"][1:] == ["失败", "空文档：文件里没有文字"]
-        assert outcomes["损坏.pdf"][1] == "失败" and re.search(r"PDF|[\u4e00-\u9fff]{4}", outcomes["损坏.pdf"][2])
-        assert not re.search(r"[A-Za-z]{4}", outcomes["损坏.pdf"][2].replace("PDF", "")) or "（" in outcomes["损坏.pdf"][2]
-        assert outcomes["龙泉市2024年法治政府建设工作报告.txt"][1] == "新增"
+        assert outcomes["损坏.pdf"][1:] == ["失败", "PDF 文件损坏，无法读取（PdfStreamError）"]
+        assert outcomes["龙泉市2024年法治政府建设工作报告.txt"][1:] == ["新增", "2 个段落"]
         new_docs = page.locator(".kb-new-docs").inner_text()
         assert "龙泉市" in new_docs and "浙江省" in new_docs and "2024" in new_docs
         shot(page, "ingest-result")

@@ -12,6 +12,8 @@ import re
 
 # (pattern on the English reason, Chinese template; {0}, {1}… are the pattern's groups)
 _REASONS: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.I), t) for p, t in [
+    (r"^(\d+) chunks?$", "{0} 个段落"),
+    (r"^file unchanged$", "文件没有变化，已跳过"),
     (r"^empty document$", "空文档：文件里没有文字"),
     (r"^no passages found in the document$", "文档中没有可检索的段落"),
     (r"^no text left after removing page chrome$", "去掉网页导航、页眉页脚后没有剩下正文"),
@@ -30,7 +32,7 @@ _REASONS: list[tuple[re.Pattern[str], str]] = [(re.compile(p, re.I), t) for p, t
     (r"^no 'content' or 'text' field$", "缺少 content 或 text 字段"),
     (r"^invalid (\S+) despite its byte-order mark$", "文件带有 {0} 字节顺序标记，但内容不是有效的 {0}"),
     (r"^(\d+) undecodable byte sequence", "有 {0} 处无法解码的字节，已替换为 �；其余文字已导入"),
-    (r"same text as (.+?); indexed once", "与 {0} 内容相同，只索引一次"),
+    (r"same text as (.+?)(?:; indexed once)?$", "与 {0} 内容相同，只索引一次"),
     (r"^cannot read: (.+)$", "无法读取文件（{0}）"),
     (r"^no such file or directory$", "文件不存在"),
     (r"^broken symlink", "符号链接指向的文件不存在"),

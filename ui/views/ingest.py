@@ -3,6 +3,7 @@ the new documents' derived metadata at once — a wrong region is visible (and f
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,11 @@ def page(path: Path) -> None:
         st.html(r.table_html("new-docs", [*headers, ""], rows))
 
 
+def _short(text: str) -> str:
+    """Server paths inside a reason (与 /tmp/…/a.txt 内容相同) shown as file names."""
+    return re.sub(r"(?:/[^/\s，；（）]+)+/([^/\s，；（）]+)", r"\1", text)
+
+
 def _cell(value) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "—"
@@ -146,13 +152,13 @@ def ingest_uploads(path: Path, files) -> UploadResult:
     result.failed += len(report.failed)
     result.total_docs, result.total_chunks = status["documents"], status["chunks"]
     for source, outcome, note in report.outcomes:
-        result.rows.append((r.source_name(source), OUTCOMES.get(outcome, outcome), reason_zh(note) if note else ""))
+        result.rows.append((r.source_name(source), OUTCOMES.get(outcome, outcome), _short(reason_zh(note)) if note else ""))
         doc = by_source.get(source)
         if doc is not None and outcome in ("added", "updated"):
             result.documents.append(doc.to_dict())
     for line in report.warnings:  # went in with a caveat (replaced bytes, duplicate, truncated PDF)
         source, _, reason = line.partition(": ")
-        result.rows.append((r.source_name(source), OUTCOMES["warning"], reason_zh(reason)))
+        result.rows.append((r.source_name(source), OUTCOMES["warning"], _short(reason_zh(reason))))
     st.session_state.similar_for = None
     clear_caches()
     return result
