@@ -15,10 +15,11 @@ from .atlas import Atlas, build_atlas, cell_citations, vocabulary
 from .bm25 import BM25Index
 from .dense import DEFAULT_FLAT_MAX, DenseIndex
 from .embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
-from .indexer import MANIFEST_KEY, Indexer, stored_manifest
+from .errors import UnknownDocument
+from .indexer import DOCS_VERSION_KEY, MANIFEST_KEY, Indexer, stored_manifest
 from .ingest import IngestReport
 from .lock import write_lock
-from .models import Chunk, Document, Filters, Hit, SearchMode
+from .models import Chunk, Document, Filters, Hit, SearchMode, checked_changes
 from .profile import RegionProfile, region_names, region_profile
 from .search import ParsedQuery, Searcher
 from .segment import (
@@ -73,6 +74,7 @@ class KnowledgeBase:
         self.manifest = manifest
         self.flat_max = flat_max
         self._manifest_text: str | None = None
+        self._docs_version: str | None = None
         self._searcher: Searcher | None = None
         self._lock = threading.RLock()
 
@@ -153,12 +155,14 @@ class KnowledgeBase:
         max_file_mb: float | None = None,
         wait: bool = True,
         on_wait: Callable[[str], None] | None = None,
+        readd: bool = False,
     ) -> IngestReport:
         """Add files and folders; re-index what changed. `dense=False` leaves embedding for `embed()`;
-        `reparse=True` re-derives metadata and chunks of unchanged files (after upgrading kb).
+        `reparse=True` re-derives metadata and chunks of unchanged files (after upgrading kb; a
+        user's corrections stay); `readd=True` adds documents removed with `remove_document` again.
         Another writer on this index: wait for it (`on_wait` hears who), or raise IndexBusy."""
         with self._writer(wait, on_wait) as writer:
-            return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, max_file_mb)
+            return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, max_file_mb, readd)
 
     def embed(self, progress: bool = False, limit: int | None = None, on_embed: Callable[[int, int], None] | None = None,
               wait: bool = True, on_wait: Callable[[str], None] | None = None) -> int:
@@ -170,6 +174,34 @@ class KnowledgeBase:
         """Rebuild every index file from the store (the repair `kb check` points to)."""
         with self._writer(wait, on_wait) as writer:
             writer.reindex()
+
+    def update_metadata(self, doc_id: str, **changes: object) -> Document:
+        """Correct a document's metadata: title, region, province, city, county, town, level, year,
+        issued_year, doc_type (another key: ValueError naming it; '' or None clears a field).
+
+        A region given without its parents is completed from the gazetteer when the name is
+        unambiguous (光明区 → 深圳市, 广东省, county). The correction is kept by the document's text,
+        so `kb ingest --reparse` and re-ingesting the same file keep it; readers see it atomically.
+        """
+        fixes = checked_changes(changes)
+        if fixes.get("region"):
+            from .metadata import place_of
+
+            place = place_of(str(fixes["region"]), fixes.get("province"))  # type: ignore[arg-type]
+            for key, value in place.items():
+                if key != "region":
+                    fixes.setdefault(key, value)
+        if not fixes:
+            raise ValueError("nothing to change: give at least one of title, region, province, city, county, "
+                             "town, level, year, issued_year, doc_type")
+        with self._writer() as writer:
+            return writer.update_metadata(doc_id, fixes)
+
+    def remove_document(self, doc_id: str) -> None:
+        """Delete a document and its passages from the index (one atomic switch). Re-ingesting the
+        same file does not bring it back (`kb ingest --readd` does)."""
+        with self._writer() as writer:
+            writer.remove_document(doc_id)
 
     # ---- reading -----------------------------------------------------------------------
     def _read(self, read: Callable[[], T]) -> T:
@@ -194,6 +226,12 @@ class KnowledgeBase:
             if manifest.segment != self.manifest.segment:
                 self._searcher = None
             self.manifest, self._manifest_text = manifest, text
+        docs_version = self.store.get_state(DOCS_VERSION_KEY)
+        if docs_version != self._docs_version:
+            if self._searcher is not None:  # corrected metadata, same indexes: new documents view
+                s = self._searcher
+                self._searcher = self._new_searcher(s.tokenizer, s.bm25, s.dense)
+            self._docs_version = docs_version
 
     def _loaded(self) -> Searcher:
         if self._searcher is None:
@@ -218,8 +256,12 @@ class KnowledgeBase:
             tokenizer = Tokenizer(terms)
             if tokenizer.hash != self.manifest.lexicon_hash:
                 raise IndexUnusable(f"{seg}: lexicon does not match the manifest; {repair}")
-            self._searcher = Searcher(self.store, tokenizer, bm25, dense, self.embedder, self.store.documents())
+            self._searcher = self._new_searcher(tokenizer, bm25, dense)
         return self._searcher
+
+    def _new_searcher(self, tokenizer: Tokenizer, bm25: BM25Index, dense: DenseIndex) -> Searcher:
+        """A searcher over loaded indexes and the documents as this snapshot has them."""
+        return Searcher(self.store, tokenizer, bm25, dense, self.embedder, self.store.documents())
 
     def searcher(self) -> Searcher:
         """The loaded indexes of the current manifest (loaded once per manifest, on first use)."""
@@ -294,6 +336,13 @@ class KnowledgeBase:
     def document(self, doc_id: str) -> Document | None:
         return self._read(lambda: self.store.document(doc_id))
 
+    def get_document(self, doc_id: str) -> Document:
+        """The document with this id, or UnknownDocument (a clear one-line error)."""
+        doc = self.document(doc_id)
+        if doc is None:
+            raise UnknownDocument(doc_id, str(self.directory))
+        return doc
+
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         return self._read(lambda: self.store.chunks_of(doc_id))
 
@@ -301,7 +350,7 @@ class KnowledgeBase:
         return self._read(lambda: self.store.chunks([chunk_id]).get(chunk_id))
 
     def status(self) -> dict:
-        m = self._read(lambda: self.manifest)
+        m, docs_version = self._read(lambda: (self.manifest, self.store.get_state(DOCS_VERSION_KEY)))
         return {
             "index": str(self.directory),
             "documents": m.counts.get("documents", 0),
@@ -313,6 +362,7 @@ class KnowledgeBase:
             "lexicon_terms": m.lexicon_terms,
             "segment": m.segment,
             "updated_at": m.updated_at,
+            "docs_version": docs_version,  # changes with every metadata correction (same segment)
         }
 
     def warm(self, numba: bool = False) -> None:

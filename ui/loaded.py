@@ -30,7 +30,7 @@ class Loaded:
 class Current:
     path: Path
     loaded: Loaded | None
-    state: str | None  # segment and commit time: keys every per-state cache
+    state: str | None  # segment, commit time, documents version: keys every per-state cache
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -62,7 +62,8 @@ def current() -> Current:
     try:
         loaded = open_index(str(path), database)
         status = loaded.kb.status()
-        return Current(path, loaded, f"{database}:{status['segment']}:{status['updated_at']}")
+        state = f"{database}:{status['segment']}:{status['updated_at']}:{status.get('docs_version')}"
+        return Current(path, loaded, state)
     except Exception as e:  # an unusable index: say why, keep the ingest page usable
         st.error("索引无法打开：" + error_zh(e))
         return Current(path, None, None)
