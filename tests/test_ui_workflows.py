@@ -100,8 +100,15 @@ def passage_texts(page) -> list[str]:
     return [p.inner_text() for p in page.locator(".kb-passage").all()]
 
 
+SETTLED = """() => !document.querySelector('[data-testid="stSkeleton"]')
+    && [...document.querySelectorAll('[data-testid="stDataFrame"]')].every(d => d.querySelector('canvas'))
+    && [...document.querySelectorAll('[data-testid="stVegaLiteChart"], .vega-embed')].every(c => c.querySelector('canvas, svg'))"""
+
+
 def shot(page, name: str) -> None:
-    """Screenshot to artifacts/, and to docs/ when KB_UPDATE_DOCS=1 (the README shows those)."""
+    """Screenshot to artifacts/, and to docs/ when KB_UPDATE_DOCS=1 (the README shows those);
+    taken once tables and charts have drawn (no loading skeletons left)."""
+    page.wait_for_function(SETTLED)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     if os.environ.get("KB_UPDATE_DOCS") == "1":
@@ -294,13 +301,7 @@ def test_region_page_with_figures_over_two_years(page, server):
 
 
 # ---- fix what is wrong ------------------------------------------------------------------------------
-def _needs_corrections_api() -> None:
-    if not hasattr(KnowledgeBase, "update_metadata"):
-        pytest.skip("KnowledgeBase.update_metadata / remove_document arrive with issue 12")
-
-
 def test_metadata_edit_and_delete_through_the_documents_page(browser_tools, private_server):
-    _needs_corrections_api()
     url, index = private_server
     with chromium_page(browser_tools, url + "/?page=docs") as page:
         grid = page.locator(".st-key-docs-table-box")

@@ -9,13 +9,13 @@ import streamlit as st
 import loaded as L
 import render as r
 import urlstate as u
-from kb.models import DOC_TYPES, LEVELS
+from kb.models import CORRECTABLE, DOC_TYPES, LEVELS
 from loaded import Current
 from messages import error_zh
 
 COLUMNS = {"title": "标题", "region": "地区", "city": "市", "province": "省份", "level": "层级", "doc_type": "类型",
            "year": "年份", "issued_year": "发布年份", "chunks": "段落数", "source": "来源", "doc_id": "ID"}
-EDITABLE = ("title", "region", "province", "city", "county", "town", "level", "year", "issued_year", "doc_type")
+EDITABLE = CORRECTABLE  # what `kb docs set` corrects, in the same order
 LABELS = {"title": "标题", "region": "地区", "province": "省份", "city": "市", "county": "区县", "town": "乡镇街道",
           "level": "层级", "year": "所述年份", "issued_year": "发布年份", "doc_type": "文档类型"}
 
@@ -118,9 +118,9 @@ def _target(chunks, passage: int | None, span: tuple[int, int] | None) -> tuple[
 def editor(cur: Current, doc) -> None:
     m = doc.meta
     with st.expander("修改元数据 / 删除文档", icon=":material/edit:", expanded=bool(st.session_state.get("edit_open"))):
-        if not hasattr(cur.kb, "update_metadata"):
-            st.info("此版本的 kb 还不支持修改元数据。")
-            return
+        if m.region_evidence:
+            confidence = f"，可信度 {m.region_confidence:.0%}" if m.region_confidence is not None else ""
+            st.caption(r.md_escape(f"地区“{m.region or '不详'}”的依据：{m.region_evidence}{confidence}"))
         with st.form(f"meta-{doc.doc_id}", border=False):
             values: dict[str, object] = {}
             cols = st.columns(2)
@@ -159,6 +159,9 @@ def save(cur: Current, doc, values: dict[str, object]) -> None:
             value: object = int(text) if text else None
         else:
             value = text or None
+            if field == "title" and value is None:
+                st.session_state.meta_message = ("error", "标题不能为空。")
+                st.rerun()
         if value != before:
             changes[field] = value
     if not changes:
