@@ -19,6 +19,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import urlparse
 
 from .answer import Answer, Citation
+from .atlas import Atlas
 from .models import Document, Hit
 
 LEVEL_LABELS = {"national": "全国", "province": "省级", "city": "市级", "county": "县级", "town": "乡镇"}
@@ -114,6 +115,17 @@ def hits_table(hits: Sequence[Hit]) -> Table:
                      " > ".join(h.chunk.section), h.chunk.text, source_name(h.doc.source), h.chunk.start, h.chunk.end])
     return Table("段落", ("排名", "地区", "省份", "层级", "年份", "文档类型", "标题", "章节", "原文", "来源",
                         "起始位置", "结束位置"), rows)
+
+
+def atlas_tables(atlas: Atlas, quotes: Mapping[tuple[str, str], Sequence[Citation]] | None = None) -> list[Table]:
+    """The matrix (a row per region, a column per practice: passages naming it) and, for the cells
+    given in `quotes`, a row per quote."""
+    matrix = Table("图谱", ("地区", "省份", "层级", "年份", *atlas.practices),
+                   [[r.region, r.province, level_label(r.level), "、".join(map(str, r.years)),
+                     *[atlas.count(r.region, p) for p in atlas.practices]] for r in atlas.regions])
+    rows = [[region, practice, c.year, *_citation_cells(c)]
+            for (region, practice), cited in (quotes or {}).items() for c in cited]
+    return [matrix, Table("原文", ("地区", "做法", "年份", *CITATION_HEADERS), rows)]
 
 
 # ---- writers -------------------------------------------------------------------------------------

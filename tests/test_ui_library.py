@@ -18,6 +18,7 @@ from kb import KnowledgeBase
 from kb.export import (
     Table,
     answer_csv,
+    atlas_tables,
     answer_markdown,
     answer_table,
     csv_text,
@@ -144,6 +145,10 @@ def test_atlas_cells_count_passages_that_name_the_practice(kb):
     assert len(quotes) == 3 and all("综合查一次" in q.quote for q in quotes)
     for q in quotes:
         assert kb.document(q.doc_id).text[q.start:q.end] == q.quote
+    matrix, cited = atlas_tables(atlas, {("海盐县", "综合查一次"): quotes})
+    assert matrix.headers == ("地区", "省份", "层级", "年份", "综合查一次", "夜间联合查", "并不存在的做法")
+    assert ["海盐县", "浙江省", "县级", "2023", 3, 0, 0] in matrix.rows
+    assert len(cited.rows) == 3 and all(row[:2] == ["海盐县", "综合查一次"] for row in cited.rows)
 
 
 def test_default_atlas_shows_practices_that_tell_regions_apart(kb):

@@ -7,7 +7,7 @@ import streamlit as st
 import loaded as L
 import render as r
 import urlstate as u
-from kb.export import Table, markdown_table
+from kb.export import atlas_tables, markdown_table
 from loaded import Current
 from views.downloads import downloads
 
@@ -28,29 +28,16 @@ def page(cur: Current, filters) -> None:
         st.info("没有地区的报告提到这些做法。换几个做法，或放宽左侧筛选。")
         return
     st.html(r.atlas_table_html(atlas, u.href))
-    matrix = atlas_matrix(atlas)
-    quotes_table = Table("原文", ("地区", "做法", "年份", "标题", "章节", "原文引用", "来源", "起始位置", "结束位置"), [])
+    quotes = {}
     cell = ss.get("cell")
     if cell and cell[1] in atlas.practices:
         region, practice = cell
-        quotes = cur.kb.atlas_quotes(region, practice, filters)
+        quotes[cell] = cur.kb.atlas_quotes(region, practice, filters)
         with st.container(border=True, key="atlas-cell"):
-            st.subheader(f"{region} · {practice}（{len(quotes)} 处）")
+            st.subheader(f"{region} · {practice}（{len(quotes[cell])} 处）")
             st.button("收起", key="close-cell", on_click=u.go, kwargs={"cell": None})
             terms = r.highlight_terms([practice])
-            for c in quotes:
+            for c in quotes[cell]:
                 st.html(f'<div class="kb-card kb-cell-quote">{r.citation_html(c, terms, u.href)}</div>')
-        quotes_table.rows.extend(_quote_rows(region, practice, quotes))
-    subject = "实践图谱_" + "、".join(atlas.practices[:3])
-    downloads("atlas", subject, "图谱", [matrix, quotes_table], markdown_table(matrix))
-
-
-def atlas_matrix(atlas) -> Table:
-    rows = [[reg.region, reg.province, r.level_label(reg.level), "、".join(map(str, reg.years)),
-             *[atlas.count(reg.region, p) for p in atlas.practices]] for reg in atlas.regions]
-    return Table("图谱", ("地区", "省份", "层级", "年份", *atlas.practices), rows)
-
-
-def _quote_rows(region: str, practice: str, quotes) -> list[list[object]]:
-    return [[region, practice, c.year, c.title, " > ".join(c.section), c.quote, r.source_name(c.source), c.start, c.end]
-            for c in quotes]
+    tables = atlas_tables(atlas, quotes)
+    downloads("atlas", "实践图谱_" + "、".join(atlas.practices[:3]), "图谱", tables, markdown_table(tables[0]))
