@@ -283,6 +283,11 @@ def test_atlas_cell_opens_its_quotes_and_a_typed_practice_becomes_a_column(page)
     page.locator(".st-key-atlas-cell .kb-quote-link").first.click()
     page.wait_for_url(re.compile(r"page=docs"))
     page.locator("mark.kb-target", has_text="综合查一次").wait_for()
+    wait_idle(page)
+    page.locator(".st-key-back-to-page button", has_text="返回实践图谱").click()  # back where it came from
+    page.locator(".st-key-atlas-cell .kb-quote").first.wait_for()
+    wait_idle(page)
+    assert page.locator(".st-key-atlas-cell .kb-quote").count() == 3
 
 
 def test_region_page_with_figures_over_two_years(page, server):

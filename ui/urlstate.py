@@ -21,7 +21,7 @@ MODES = {"hybrid": "混合（BM25 + 语义）", "bm25": "BM25 关键词", "dense
 DEFAULTS: dict[str, Any] = {
     "page": "search", "q": "", "mode": "hybrid", "k": 10, "years": None, "province": None, "region": None,
     "level": None, "type": None, "doc": None, "passage": None, "span": None, "place": None, "practices": (),
-    "cell": None,
+    "cell": None, "back": None,
 }
 FILTER_KEYS = ("years", "province", "region", "level", "type")
 
@@ -45,6 +45,8 @@ def parse(params: dict[str, list[str]]) -> dict[str, Any]:
 
     if (page := one("page")) in PAGES:
         out["page"] = page
+    if (back := one("back")) in PAGES:
+        out["back"] = back
     for key in ("q", "province", "region", "level", "type", "doc", "place"):
         if (value := one(key)) is not None:
             out[key] = value[:2000]
@@ -112,7 +114,11 @@ def sync() -> None:
 
 
 def href(**changes: Any) -> str:
-    """A relative link to this view with `changes` (a quote → page=docs, doc=…, passage=…)."""
+    """A relative link to this view with `changes` (a quote → page=docs, doc=…, passage=…); a link
+    into a report remembers the page it came from, for the report view's way back."""
+    here = st.session_state.get("page")
+    if changes.get("page") == "docs" and changes.get("doc") and here != "docs":
+        changes.setdefault("back", here)
     return "?" + urlencode(encode(view(**changes)), doseq=True)
 
 

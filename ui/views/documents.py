@@ -39,7 +39,7 @@ def page(cur: Current, docs: pd.DataFrame, filters) -> None:
                + "。点选一行打开报告，可在报告页修改元数据或删除。")
     table = documents_table(shown)
     with st.container(key="docs-table-box"):
-        st.dataframe(table, hide_index=True, width="stretch", key="docs-table", on_select=_open_selected,
+        st.dataframe(table, hide_index=True, width="stretch", key="docs-table", on_select=_open_selected, placeholder="—",
                      selection_mode="single-row", column_order=[c for c in table.columns if c != "ID"],
                      column_config={"年份": st.column_config.NumberColumn(format="%d"),
                                     "发布年份": st.column_config.NumberColumn(format="%d"),
@@ -77,11 +77,15 @@ def report(cur: Current, doc_id: str) -> None:
     ss = st.session_state
     doc = cur.kb.document(doc_id)
     with st.container(horizontal=True, key="report-nav"):
-        if ss.get("q"):
+        back = ss.get("back") or ("search" if ss.get("q") else None)
+        if back == "search":
             st.button("返回检索结果", key="back-to-results", icon=":material/arrow_back:", type="primary",
-                      on_click=u.go, kwargs={"page": "search", "doc": None})
+                      on_click=u.go, kwargs={"page": "search", "doc": None, "back": None})
+        elif back:
+            st.button(f"返回{u.PAGES[back]}", key="back-to-page", icon=":material/arrow_back:", type="primary",
+                      on_click=u.go, kwargs={"page": back, "doc": None, "passage": None, "span": None, "back": None})
         st.button("全部文档", key="back-to-docs", icon=":material/list:",
-                  on_click=u.go, kwargs={"doc": None, "passage": None, "span": None})
+                  on_click=u.go, kwargs={"doc": None, "passage": None, "span": None, "back": None})
         if doc is not None and doc.meta.region:
             st.button(f"{doc.meta.region} 地区页", key="to-region", icon=":material/location_on:",
                       on_click=u.go, kwargs={"page": "region", "place": doc.meta.region, "doc": None})

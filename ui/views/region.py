@@ -51,15 +51,13 @@ def page(cur: Current) -> None:
         return
     series = profile.series()
     multi = {name: points for name, points in series.items() if len(points) >= 2}
-    if multi:
-        chart_rows = [{"指标": name, "年份": str(year), "数值": value, "原文数值": raw}
-                      for name, points in multi.items() for year, value, raw in points]
-        chart = (alt.Chart(pd.DataFrame(chart_rows), title="历年指标（两年及以上的指标）")
-                 .mark_line(point=True)
-                 .encode(x=alt.X("年份:O"), y=alt.Y("数值:Q"), color=alt.Color("指标:N", legend=alt.Legend(orient="bottom")),
-                         tooltip=["指标", "年份", "原文数值"]))
+    if multi:  # rates and counts on separate axes: 97% and 183 件 do not share a scale
+        rates = {n: pts for n, pts in multi.items() if all(raw.strip().endswith(("%", "％")) for _, _, raw in pts)}
+        counts = {n: pts for n, pts in multi.items() if n not in rates}
         with st.container(key="region-chart"):
-            st.altair_chart(chart, width="stretch")
+            for title, group in (("比率（%）", rates), ("数量", counts)):
+                if group:
+                    st.altair_chart(trend_chart(title, group), width="stretch")
     else:
         st.caption("只有一年的数据，无法画趋势图。")
     terms = []
@@ -68,6 +66,15 @@ def page(cur: Current) -> None:
             f'<td class="kb-wide">{r.citation_html(f.citation, terms + [r.fold(f.value).lower()], u.href)}</td></tr>'
             for f in profile.figures]
     st.html(r.table_html("region-figures", ["指标", "年份", "数值", "原文"], rows))
+
+
+def trend_chart(title: str, series: dict[str, list[tuple[int, float, str]]]) -> alt.Chart:
+    rows = [{"指标": name, "年份": str(year), "数值": value, "原文数值": raw}
+            for name, points in series.items() for year, value, raw in points]
+    return (alt.Chart(pd.DataFrame(rows), title=f"历年指标：{title}")
+            .mark_line(point=True)
+            .encode(x=alt.X("年份:O"), y=alt.Y("数值:Q", title=title), color=alt.Color("指标:N", legend=alt.Legend(orient="bottom")),
+                    tooltip=["指标", "年份", "原文数值"]))
 
 
 def canonical(indicator: str) -> str:
