@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .answer import Citation, cite
-from .models import Document, Filters
+from .models import Chunk, Document, Filters
 from .normalise import fold
 from .search import Searcher
 
@@ -134,6 +134,12 @@ def _regions(searcher: Searcher, names: Iterable[str], filters: Filters | None) 
     return [AtlasRegion(name, p, lv, tuple(sorted(ys))) for name, (p, lv, ys) in found.items()]
 
 
+def cite_term(doc: Document, chunk: Chunk, term: str) -> Citation:
+    """A citation whose quote is the sentence naming `term` (found in the folded text)."""
+    at = chunk.folded.find(term)
+    return cite(doc, chunk, at=at if at >= 0 else None, length=len(term) if at >= 0 else 0)
+
+
 def cell_citations(searcher: Searcher, region: str, practice: str, filters: Filters | None = None) -> list[Citation]:
     """The quotes behind one cell: the sentence naming the practice in each of the region's passages."""
     term = fold(practice).strip()
@@ -145,7 +151,7 @@ def cell_citations(searcher: Searcher, region: str, practice: str, filters: Filt
     for cid in ids:
         chunk = chunks.get(cid)
         if chunk is not None:
-            out.append(cite(searcher.docs[chunk.doc_id], chunk, term))
+            out.append(cite_term(searcher.docs[chunk.doc_id], chunk, term))
     out.sort(key=lambda c: (-(c.year or 0), c.doc_id, c.start))
     return out
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .answer import Citation, Figure, cite, extract_figures
-from .atlas import practice_chunks, region_key, vocabulary
+from .atlas import cite_term, practice_chunks, region_key, vocabulary
 from .models import Document
 from .search import Searcher
 
@@ -93,7 +93,7 @@ def region_profile(searcher: Searcher, region: str) -> RegionProfile | None:
         doc_id = next(d.doc_id for d in docs if d.doc_id in mine)
         chunk = searcher.store.chunks([min(mine[doc_id])])[min(mine[doc_id])]
         practices.append(PracticeMention(practice, sum(len(c) for c in mine.values()), years,
-                                         cite(searcher.docs[doc_id], chunk, practice)))
+                                         cite_term(searcher.docs[doc_id], chunk, practice)))
     practices = [p for p in practices if not any(p.practice != o.practice and p.practice in o.practice
                                                  and o.passages >= p.passages for o in practices)]
     practices.sort(key=lambda p: (-p.passages, p.practice))

@@ -249,9 +249,12 @@ def regions_table_html(entries, terms: Sequence[str], link: Link | None = None) 
     def name(e) -> str:
         return region_link(link, e.region) if link else f"<b>{esc(e.region)}</b>"
 
-    def variant(e) -> str:  # which form of the term the region's passages use (when the answer says)
-        v = getattr(e, "variant", None) or getattr(e, "matched", None)
-        return f'<div class="kb-src">用语：{esc(v)}</div>' if v else ""
+    def variant(e) -> str:  # the words the region's passages use for the practice, and how they matched
+        words, how = getattr(e, "matched", None), getattr(e, "match", None)
+        if not words and not how:
+            return ""
+        text = f"原文用语“{words}”" if words else ""
+        return f'<div class="kb-src kb-variant">{esc("；".join(x for x in (text, how) if x))}</div>'
 
     rows = [
         "<tr>"

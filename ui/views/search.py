@@ -64,6 +64,8 @@ def answer_card(result, terms: list[str]) -> None:
     with st.container(border=True, key="answer-card"):
         st.subheader("回答")
         st.html(r.answer_line_html(answer, r.highlight_terms([answer.term])))
+        if getattr(answer, "notice", None):  # what is shown is weak: nothing states the query's words
+            st.warning(answer.notice)
         if answer.intent == "regions" and answer.regions:
             table, chart = st.columns([3, 1])
             table.html(r.regions_table_html(answer.regions, terms, link))
@@ -74,7 +76,7 @@ def answer_card(result, terms: list[str]) -> None:
         elif answer.intent == "compare" and answer.regions:
             for col, entry in zip(st.columns(len(answer.regions)), answer.regions):
                 col.html(r.compare_column_html(entry, terms, link))
-        semantic = getattr(answer, "semantic", None) or getattr(answer, "related", None)
+        semantic = getattr(answer, "related", None)
         if semantic:  # closest semantic matches that do not name the practice: shown apart, marked
             with st.expander(f"语义相近、但未出现“{answer.term}”的段落（{len(semantic)}）"):
                 st.caption("这些地区的原文没有直接提到该做法，只是语义相近，请核对后再引用。")
