@@ -30,6 +30,11 @@ from test_ui_browser import (  # noqa: F401 (browser_tools is a fixture) — tes
 
 from kb import KnowledgeBase
 
+try:  # auto-waiting checks (a widget's value arrives a moment after the elements around it)
+    from playwright.sync_api import expect
+except ImportError:  # without playwright the browser_tools fixture skips (or fails when KB_BROWSER_REQUIRED=1)
+    expect = None
+
 pytestmark = pytest.mark.browser
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ui"
 QUESTION = "哪些地区推行综合查一次"
@@ -149,8 +154,8 @@ def test_quote_opens_the_report_at_its_span_and_back_to_the_same_results(page):
     page.locator(".st-key-back-to-results button").click()
     card.locator(".kb-regions").wait_for()
     wait_idle(page)
-    assert page.get_by_label("检索词或问题").input_value() == QUESTION
-    assert page.locator('[data-testid="stSidebar"]').get_by_label("省份", exact=True).input_value() == "浙江省"
+    expect(page.get_by_label("检索词或问题")).to_have_value(QUESTION)
+    expect(page.locator('[data-testid="stSidebar"]').get_by_label("省份", exact=True)).to_have_value("浙江省")
     assert card.locator(".kb-regions").inner_text() == table_before
     assert passage_texts(page) == passages_before
     no_errors(page)
@@ -190,9 +195,9 @@ def test_reloaded_url_reproduces_a_filtered_search(page):
     page.locator(".kb-passage").first.wait_for()
     wait_idle(page)
     assert passage_texts(page) == before
-    assert page.get_by_label("检索词或问题").input_value() == "行政复议"
-    assert page.locator('[data-testid="stSidebar"]').get_by_label("省份", exact=True).input_value() == "浙江省"
-    assert page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="BM25 关键词").is_checked()
+    expect(page.get_by_label("检索词或问题")).to_have_value("行政复议")
+    expect(page.locator('[data-testid="stSidebar"]').get_by_label("省份", exact=True)).to_have_value("浙江省")
+    expect(page.locator('[data-testid="stSidebar"]').get_by_role("radio", name="BM25 关键词")).to_be_checked()
 
     shared = page.url
     other = page.context.browser.new_context(locale="zh-CN").new_page()  # a colleague opens the shared link
@@ -205,11 +210,11 @@ def test_reloaded_url_reproduces_a_filtered_search(page):
     # Moving between pages keeps the query and the filters.
     page.locator(".st-key-w_page").get_by_role("radio", name="文档").click()
     wait_idle(page)
-    assert page.locator('[data-testid="stSidebar"]').get_by_label("省份", exact=True).input_value() == "浙江省"
+    expect(page.locator('[data-testid="stSidebar"]').get_by_label("省份", exact=True)).to_have_value("浙江省")
     page.locator(".st-key-w_page").get_by_role("radio", name="检索问答").click()
     page.locator(".kb-passage").first.wait_for()
     wait_idle(page)
-    assert page.get_by_label("检索词或问题").input_value() == "行政复议"
+    expect(page.get_by_label("检索词或问题")).to_have_value("行政复议")
     assert passage_texts(page) == before
 
 
@@ -217,7 +222,7 @@ def test_example_questions_are_clickable(page):
     page.locator(".st-key-examples").get_by_role("button", name="各地败诉率是多少").click()
     page.locator(".st-key-answer-card .kb-figures").wait_for()
     wait_idle(page)
-    assert page.get_by_label("检索词或问题").input_value() == "各地败诉率是多少"
+    expect(page.get_by_label("检索词或问题")).to_have_value("各地败诉率是多少")
     assert "败诉率" in page.locator(".st-key-answer-card").inner_text()
 
 
