@@ -39,6 +39,7 @@ pytestmark = pytest.mark.browser
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ui"
 QUESTION = "哪些地区推行综合查一次"
 DOCS = ROOT / "docs"
+TIMEOUT_MS = 180_000  # per wait: generous, the machine may be shared (event-based waits, never sleeps)
 
 
 def build_ui_index(demo_index_path: Path, path: Path) -> Path:
@@ -64,6 +65,7 @@ def server(browser_tools, ui_index):
 @pytest.fixture
 def page(browser_tools, server):
     with chromium_page(browser_tools, server) as pg:
+        pg.set_default_timeout(TIMEOUT_MS)
         wait_idle(pg)
         yield pg
 
@@ -314,6 +316,7 @@ def test_region_page_with_figures_over_two_years(page, server):
 def test_metadata_edit_and_delete_through_the_documents_page(browser_tools, private_server):
     url, index = private_server
     with chromium_page(browser_tools, url + "/?page=docs") as page:
+        page.set_default_timeout(TIMEOUT_MS)
         grid = page.locator(".st-key-docs-table-box")
         grid.wait_for()
         wait_idle(page)
@@ -371,6 +374,7 @@ def test_upload_with_a_failure_gives_a_chinese_reason_and_a_warning_summary(brow
     broken = tmp_path / "损坏.pdf"
     broken.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ngarbage")
     with chromium_page(browser_tools, url + "/?page=ingest") as page:
+        page.set_default_timeout(TIMEOUT_MS)
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(good), str(empty), str(broken)])
         page.get_by_text("损坏.pdf").wait_for()
         page.get_by_role("button", name="导入", exact=True).click()
@@ -403,6 +407,7 @@ def test_upload_with_a_failure_gives_a_chinese_reason_and_a_warning_summary(brow
 def test_every_page_at_desktop_and_phone_width(browser_tools, server, width):
     suffix = "" if width > 1000 else "-420"
     with chromium_page(browser_tools, server + "/?q=" + quote(QUESTION)) as page:
+        page.set_default_timeout(TIMEOUT_MS)
         page.set_viewport_size({"width": width, "height": 1100 if width > 1000 else 900})
         page.locator(".st-key-answer-card .kb-regions").wait_for()
         wait_idle(page)

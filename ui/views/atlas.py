@@ -23,7 +23,7 @@ def page(cur: Current, filters) -> None:
     u.bound("practices", st.multiselect, list(chosen or atlas.practices),
             lambda v: () if tuple(v) == atlas.practices and not chosen else tuple(v),
             label="做法（可从词表中选，也可直接输入新的词后回车）", options=options, accept_new_options=True,
-            max_selections=30)
+            max_selections=30, placeholder="选择或输入做法")
     if not atlas.regions:
         st.info("没有地区的报告提到这些做法。换几个做法，或放宽左侧筛选。")
         return

@@ -58,6 +58,13 @@ def page(path: Path) -> None:
         f"支持 {'、'.join('.' + t for t in UPLOAD_TYPES)}；**每个文件不超过 {MAX_UPLOAD_MB} MB**。"
         "同一文件再次上传会显示“未变”；同名文件内容变了会更新原来的文档。"
     )
+    # Streamlit's uploader speaks English ("Upload", "20MB per file • …"): the same words in Chinese.
+    st.html(f"""<style>
+    [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p{{font-size:0}}
+    [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after{{content:"选择文件";font-size:.9rem}}
+    [data-testid="stFileUploaderDropzoneInstructions"] span{{font-size:0}}
+    [data-testid="stFileUploaderDropzoneInstructions"] span::after{{content:"或把文件拖到这里 · 每个不超过 {MAX_UPLOAD_MB} MB";font-size:.8rem}}
+    </style>""")
     with st.form("ingest", clear_on_submit=True):
         files = st.file_uploader("选择文件", type=UPLOAD_TYPES, accept_multiple_files=True,
                                  max_upload_size=MAX_UPLOAD_MB, key="uploads")
