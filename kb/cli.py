@@ -296,14 +296,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     kb = KnowledgeBase.open(args.index)
     filters = _filters(args)
-    for question in args.questions:
-        a = kb.ask(question, filters=filters, k=args.k)
+    for i, question in enumerate(args.questions):
+        result = kb.query(question, k=args.k, filters=filters)  # one snapshot: answer and its documents
+        a = result.answer
         if args.json:
             print(json.dumps(a.to_dict(), ensure_ascii=False))
         elif args.format == "md":
             print(answer_markdown(a))
-        elif args.format == "csv":
-            sys.stdout.write(answer_csv(a))
+        elif args.format == "csv":  # Chinese headers, formula-safe cells; one BOM, at the start
+            sys.stdout.write(answer_csv(a, result.documents, bom=i == 0))
         else:
             print(_answer_text(a))
     return 0

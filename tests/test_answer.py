@@ -116,8 +116,12 @@ def test_cli_ask_json_and_exports(env_index, capsys):
     assert set(r) >= {"region", "province", "level", "year", "mentions", "citations"}
     assert set(r["citations"][0]) >= {"doc_id", "chunk_id", "title", "source", "year", "section", "quote", "start", "end"}
     assert main(["ask", "哪些地区推行综合查一次", "--format", "csv"]) == 0
-    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert {row["region"] for row in rows} == {"海盐县", "阳城镇"} and all(row["quote"] for row in rows)
+    out = capsys.readouterr().out
+    assert out.startswith("\ufeff")  # Excel reads UTF-8 CSV only with a BOM
+    rows = list(csv.DictReader(io.StringIO(out.lstrip("\ufeff"))))
+    assert {row["地区"] for row in rows} == {"海盐县", "阳城镇"} and all(row["原文引用"] for row in rows)
+    assert all(row["层级"] == {"海盐县": "县级", "阳城镇": "乡镇"}[row["地区"]] for row in rows)
+    assert all(row["来源"].endswith(".txt") and "/" not in row["来源"] for row in rows)  # a name, not a server path
     assert main(["ask", "哪些地区推行综合查一次", "--format", "md"]) == 0
     md = capsys.readouterr().out
     assert "### 海盐县" in md and "> " in md
@@ -126,4 +130,4 @@ def test_cli_ask_json_and_exports(env_index, capsys):
 def test_exports_from_the_library(demo_index):
     a = demo_index.ask("哪些地区推行一网通办")
     assert "密云区" in answer_markdown(a)
-    assert answer_csv(a).splitlines()[0] == "region,province,year,quote,source,start,end"
+    assert answer_csv(a).splitlines()[0] == "\ufeff地区,省份,层级,年份,标题,章节,原文引用,来源,起始位置,结束位置"
