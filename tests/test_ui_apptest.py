@@ -272,3 +272,11 @@ def test_ingest_upload_refreshes_the_index_and_shows_markup_as_text(monkeypatch,
     everything = "".join(html_blocks(at))
     assert "<script" not in everything and "<b>" not in everything
     assert "&lt;b&gt;" in everything
+
+
+def test_related_regions_are_shown_apart_and_weak_results_are_flagged(app):
+    ask(app, "哪些地区把执法权交给乡镇和街道")
+    labels = [e.label for e in app.expander]
+    assert any(label.startswith("语义相近、但未出现") for label in labels), labels
+    ask(app, "量子纠缠猫咪跳舞")
+    assert any("仅供参考" in w.value for w in app.warning), [w.value for w in app.warning]

@@ -56,6 +56,8 @@ def page(cur: Current, filters) -> None:
 
     if answer.intent in ("regions", "figure", "compare"):
         answer_card(result, terms)
+    elif getattr(answer, "notice", None):  # nothing holds the query's words: say so above the passages
+        st.warning(answer.notice)
     passages(cur, result, terms)
 
 
