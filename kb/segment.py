@@ -53,6 +53,7 @@ class Manifest:
     counts: dict[str, int] = field(default_factory=dict)
     dense_kind: str | None = None
     updated_at: str | None = None
+    settings: dict = field(default_factory=dict)  # kb.settings.Settings.to_dict() at the last build
 
     def to_json(self) -> dict:
         out = asdict(self)
