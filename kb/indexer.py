@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from .bm25 import BM25Index
 from .dense import DenseIndex
 from .embed import get_embedder
@@ -54,7 +56,7 @@ DOCS_VERSION_KEY = "documents_version"
 EMBED_CHECKPOINT = 2000  # passages embedded between dense-index publishes during `kb embed`
 
 OnEmbed = Callable[[int, int], None]
-EmbedBatches = Callable[[Iterable[list[tuple[str, str]]]], Iterator[tuple[list[tuple[str, str]], "np.ndarray"]]]
+EmbedBatches = Callable[[Iterable[list[tuple[str, str]]]], Iterator[tuple[list[tuple[str, str]], np.ndarray]]]
 
 
 def stored_manifest(store: Store) -> Manifest | None:
