@@ -15,13 +15,11 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from .models import Chunk, Document, Filters, Hit
+from .figures import AMOUNT, extract_figures, figures_in
 from .question import Intent, Match, Practice, Reading, is_content
 from .search import ParsedQuery, Searcher
 
 _SENTENCE_END = "。！？；!?;\n"
-_NUMBER = (r"(\d+(?:\.\d+)?\s*(?:%|％|‰|个百分点|件|宗|例|次|个|人次|万人次|人|名|家|万元|亿元|元|项|场|条|天|"
-           r"小时|户|份|起|批|所|座|篇|期|万人|万件|万|亿))")
-_AMOUNT = re.compile(_NUMBER)
 _NAMED = re.compile(r"[“「『][^”」』]{2,16}[”」』]")
 
 
@@ -195,7 +193,7 @@ def _run_on(chunk: Chunk, start: int, end: int, must_end: int, quote_max: int, s
 
 
 def _says(text: str) -> int:
-    return 3 * len(_AMOUNT.findall(text)) + 2 * len(_NAMED.findall(text)) + min(len(text) // 40, 4)
+    return 3 * len(AMOUNT.findall(text)) + 2 * len(_NAMED.findall(text)) + min(len(text) // 40, 4)
 
 
 def heading_only(chunk: Chunk) -> bool:
@@ -208,7 +206,7 @@ def heading_only(chunk: Chunk) -> bool:
 
 def substance(chunk: Chunk) -> int:
     """How much a passage says: figures, counts and named measures (for compare and similar)."""
-    return 2 * len(_AMOUNT.findall(chunk.folded)) + len(_NAMED.findall(chunk.folded)) + min(len(chunk.text) // 150, 3)
+    return 2 * len(AMOUNT.findall(chunk.folded)) + len(_NAMED.findall(chunk.folded)) + min(len(chunk.text) // 150, 3)
 
 
 # ---- the intents --------------------------------------------------------------------------------
@@ -506,7 +504,7 @@ def _first_word(folded: str, words: list[str]) -> int | None:
 
 
 def _substance_cite(h: Hit, quote_max: int) -> Citation:
-    m = _AMOUNT.search(h.chunk.folded) or _NAMED.search(h.chunk.folded)
+    m = AMOUNT.search(h.chunk.folded) or _NAMED.search(h.chunk.folded)
     return cite(h.doc, h.chunk, m.start(), m.end() - m.start(), quote_max) if m else cite(h.doc, h.chunk)
 
 
@@ -522,42 +520,3 @@ def weak_notice(hits: list[Hit]) -> str | None:
     if hits and all(h.weak for h in hits):
         return "没有段落包含查询中的词语；以下是语义最接近的段落，仅供参考，可能并不相关。"
     return None
-
-
-_AFTER = re.compile(r"[^。；;，,\d]{0,8}?" + _NUMBER)
-
-
-def figures_in(chunk: Chunk, practice: Practice) -> list[tuple[str, str, int, int]]:
-    """(indicator as written, value, position, length) for each number stated right after a place
-    where the passage states the indicator (any variant), with a qualifier of up to six characters
-    before it (行政首长出庭应诉率 for 出庭应诉率)."""
-    out = []
-    for m in practice.find_all(chunk.folded):
-        after = _AFTER.match(chunk.folded, m.end)
-        if not after:
-            continue
-        start = m.start
-        while start > 0 and m.start - start < 6 and "\u4e00" <= chunk.folded[start - 1] <= "\u9fff":
-            start -= 1
-        value_start, value_end = after.span(1)
-        out.append((chunk.text[start:m.end], chunk.text[value_start:value_end], start, value_end - start))
-    return out
-
-
-def extract_figures(chunk: Chunk, indicator: str) -> list[tuple[str, str, int, int]]:
-    """(indicator as written, value, position, length) for numbers stated right after the indicator.
-
-    出庭应诉率为97% → ('出庭应诉率', '97%'). The indicator is matched on the folded text (so
-    Traditional 敗訴率 counts), the value is read from the original text at the same position.
-    """
-    if not indicator:
-        return []
-    out = []
-    # Allow a qualifier before the indicator (行政首长出庭应诉率 for 出庭应诉率).
-    pattern = re.compile(r"([\u4e00-\u9fff]{0,6}" + re.escape(indicator) + r")[^。；;，,\d]{0,6}?" + _NUMBER)
-    for m in pattern.finditer(chunk.folded):
-        value_start, value_end = m.span(2)
-        value = chunk.text[value_start:value_end]
-        name = chunk.text[m.start(1) : m.end(1)]
-        out.append((name, value, m.start(1), value_end - m.start(1)))
-    return out

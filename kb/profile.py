@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .answer import Citation, Figure, cite, extract_figures
+from .answer import Citation, Figure, cite
+from .figures import extract_figures
 from .atlas import region_key, vocabulary
 from .models import Document
 from .search import Searcher

@@ -320,14 +320,16 @@ def ellipsis_variants(tokens: list[str]) -> list[Variant]:
     return out
 
 
-GAP_MAX = 4  # characters a modifier inserted into a practice may have (行政诉讼|案件一审|败诉率)
+GAP_MAX = 4  # characters a modifier inserted into an indicator may have (行政诉讼|案件一审|败诉率)
+# Statistical indicators take qualifiers inside them (行政诉讼案件一审败诉率); names of bodies and
+# practices do not (行政复议咨询委员会 is not a 行政复议委员会), so only indicators get the gap.
+_INDICATOR_ENDS = ("率", "数", "量", "额", "比例", "占比", "比重", "指数")
 
 
 def gap_variants(tokens: list[str]) -> list[Variant]:
-    """The practice with a short modifier inserted between two of its words, inside one clause:
-    行政诉讼案件一审败诉率 states 行政诉讼败诉率, 法治政府全国示范 states 法治政府示范. Both sides must be
-    words that can name something and the head at least three characters, so that a modifier (涉企)
-    and a generic tail do not meet across other text."""
+    """An indicator with a short qualifier inserted between two of its words: 行政诉讼案件一审败诉率
+    states 行政诉讼败诉率. Both sides must be words that can name something, the head at least three
+    characters and the tail an indicator (…率, …数, …量 …)."""
     out = []
     for base in [tokens, *_core_forms(tokens)]:
         if not 2 <= len(base) <= 6:
@@ -335,6 +337,8 @@ def gap_variants(tokens: list[str]) -> list[Variant]:
         for i in range(1, len(base)):
             head, tail = "".join(base[:i]), "".join(base[i:])
             if len(head) < 3 or len(tail) < 2 or not (_content(base[:i]) and _content(base[i:])):
+                continue
+            if not tail.endswith(_INDICATOR_ENDS):  # 行政复议咨询委员会 is another body than 行政复议委员会
                 continue
             pattern = f"{re.escape(head)}[\u4e00-\u9fff]{{1,{GAP_MAX}}}?{re.escape(tail)}"
             out.append(Variant(squash("".join(base)), "gap", pattern, (head, tail)))
@@ -503,4 +507,27 @@ def read_question(folded: str, phrases: tuple[str, ...], names: Iterable[str], c
         variants, count = _attested(tokens, corpus, whole=True)
         asked = squash(phrases[0])
         return Reading(intent, Practice(asked, asked, variants, passages=count), words)
-    return Reading(intent, choose([p for p in (resolve(r, corpus) for r in runs) if p]), words)
+    resolved = [p for p in (resolve(r, corpus) for r in runs) if p]
+    return Reading(intent, _covering(choose(resolved), resolved, runs), words)
+
+
+MIN_COVERAGE = 0.5  # share of the question's content a stated practice must account for
+
+
+def _covering(chosen: Practice | None, resolved: list[Practice], runs: list[list[str]]) -> Practice | None:
+    """A stated practice that is only a fragment of what the question describes (老人 in
+    让老人在社区就近吃上饭, 窗口 in 开办企业在一个窗口就能办完) is not what was asked: the question
+    is a paraphrase, answered by related passages, never by every report that says 老人. Runs of
+    only verbs and generic words (全省 一年 办结) do not count against it; a bare two-character
+    word among other words never stands for the whole question."""
+    if chosen is None or not chosen.attested:
+        return chosen
+    content = sum(len("".join(r)) for r in runs if _content(r))
+    covered = sum(len(p.term) for p in resolved if p.attested)
+    others = [t for r in runs for t in r if len(t) >= 2 and t not in chosen.term]
+    a_bare_word = len(chosen.term) <= 2 and bool(others)  # 窗口 among 开办 企业 … 办完
+    if content and covered / content >= MIN_COVERAGE and not a_bare_word:
+        return chosen
+    asked = squash("".join("".join(r) for r in runs if _content(r)))
+    parts = tuple(p.term for p in resolved if p.attested)
+    return Practice(asked, asked, (), parts if len(parts) >= 2 else (), passages=chosen.passages)

@@ -15,6 +15,7 @@ import numpy as np
 from .bm25 import BM25Index
 from .dense import DenseIndex
 from .embed import Embedder
+from .figures import figures_in
 from .fusion import rrf
 from .models import Chunk, Document, Filters, Hit, SearchMode
 from .normalise import fold
@@ -339,51 +340,30 @@ class Searcher:
         if mask is not None and not mask.any():
             return []
         n = max(depth or cfg.depth, k * 3 if max_per_doc else k)
-        dense_ids = self.dense_ranking(q, n, mask) if mode in ("dense", "hybrid") else []
-        stated = self._states_something(q)
-        if mode == "hybrid" and not stated and dense_ids and cfg.expand_terms:
-            q = self._expanded(q, dense_ids[: cfg.expand_from])
         bm25_ids = self.bm25_ranking(q, n, mask) if mode in ("bm25", "hybrid") else []
+        dense_ids = self.dense_ranking(q, n, mask) if mode in ("dense", "hybrid") else []
         if mode == "bm25":
             fused = [(c, 1.0 / (cfg.rrf_k + r)) for r, c in enumerate(bm25_ids, 1)]
         elif mode == "dense":
             fused = [(c, 1.0 / (cfg.rrf_k + r)) for r, c in enumerate(dense_ids, 1)]
         else:
-            weight = dense_weight if dense_weight is not None else (
-                cfg.dense_weight if stated else cfg.dense_weight_unstated)
+            weight = cfg.dense_weight if dense_weight is None else dense_weight
             fused = rrf([bm25_ids, dense_ids], k=cfg.rrf_k, weights=[1.0, weight])
         return self._hits(fused, bm25_ids, dense_ids, k, max_per_doc, q)
 
-    def _states_something(self, q: ParsedQuery) -> bool:
-        """Does some passage state the query's practice (its words as a phrase, or a variant)? When
-        none does (a paraphrase), BM25 only matches scattered words and the dense leg counts more."""
-        practice = self.read(q.folded, q.phrases).practice
-        return practice is not None and practice.attested
-
-    def _expanded(self, q: ParsedQuery, top: list[int]) -> ParsedQuery:
-        """Pseudo-relevance feedback for a query no passage words: the named practices (lexicon and
-        quoted terms) that recur in the dense leg's best passages join the BM25 query — 企业不用申请就
-        能享受惠企政策 finds 免申即享 passages by that name."""
-        cfg = self.settings.retrieval
-        named = self.named_terms()
-        counts: dict[str, int] = {}
-        for chunk in self.store.chunks(top).values():
-            for term in set(self.tokenizer.tokens(chunk.folded)) & named:
-                counts[term] = counts.get(term, 0) + 1
-        picked = [t for t, c in sorted(counts.items(), key=lambda tc: (-tc[1], -len(tc[0])))
-                  if c >= cfg.expand_min_passages and t not in q.tokens][: cfg.expand_terms]
-        return replace(q, tokens=q.tokens + tuple(picked)) if picked else q
-
     def _evidence(self, q: ParsedQuery):
-        """A function chunk → 2 (states the practice in its text), 1 (in its title or section path),
+        """A function chunk → 2 (states the practice in its text; 3 when a figure question's value
+        follows it), 1 (in its title or section path, or holds all parts of an unstated practice),
         0 (neither): the first sort key of the results."""
-        practice = self.read(q.folded, q.phrases).practice
+        reading = self.read(q.folded, q.phrases)
+        practice = reading.practice
         if practice is None or not (practice.variants or len(practice.parts) >= 2):
             return None
+        figure = reading.intent == "figure" and practice.attested
 
         def tier(chunk: Chunk, doc: Document) -> int:
             if practice.variants and practice.find(chunk.folded):
-                return 2
+                return 3 if figure and figures_in(chunk, practice) else 2
             context = fold(" ".join((doc.meta.title, *chunk.section)))
             return 1 if practice.find(context) or practice.find_parts(chunk.folded) else 0
 
@@ -395,6 +375,8 @@ class Searcher:
         bm25_rank = {c: r for r, c in enumerate(bm25_ids, 1)}
         dense_rank = {c: r for r, c in enumerate(dense_ids, 1)}
         evidence = self._evidence(q)
+        # A which-regions question is about local reports: national ones follow them within a tier.
+        local_first = self.read(q.folded, q.phrases).intent == "regions"
         words = [t for t in q.tokens if len(t) >= 2] or list(q.tokens)
         chunks = self.store.chunks(c for c, _ in fused)
         scored = []
@@ -403,11 +385,12 @@ class Searcher:
             if chunk is None or chunk.doc_id not in self.docs:
                 continue  # deleted since the segment was built
             doc = self.docs[chunk.doc_id]
-            scored.append((-(evidence(chunk, doc) if evidence else 0), order, score, chunk, doc))
-        scored.sort(key=lambda s: (s[0], s[1]))
+            national = local_first and doc.meta.level == "national"
+            scored.append((-(evidence(chunk, doc) if evidence else 0), national, order, score, chunk, doc))
+        scored.sort(key=lambda s: s[:3])
         hits: list[Hit] = []
         per_doc: dict[str, int] = {}
-        for _, _, score, chunk, doc in scored:
+        for _, _, _, score, chunk, doc in scored:
             if max_per_doc and per_doc.get(chunk.doc_id, 0) >= max_per_doc:
                 continue
             per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1

@@ -21,13 +21,6 @@ class RetrievalSettings:
     # Weight of the dense leg in the fusion (BM25's is 1): at equal weight the dev set gave hybrid
     # R@10 0.903 / MRR 0.889, at 0.5 0.951 / 0.944 — above either leg alone.
     dense_weight: float = 0.5
-    # A query whose words no passage states as a phrase (a paraphrase): BM25 only matches scattered
-    # words, so the dense leg weighs more, and named practices recurring in the dense leg's best
-    # passages are added to the BM25 query (pseudo-relevance feedback).
-    dense_weight_unstated: float = 0.5
-    expand_terms: int = 0  # named terms added at most (0: no expansion)
-    expand_from: int = 10  # dense passages they are read from
-    expand_min_passages: int = 2  # a term must recur in this many of them
     depth: int = 100  # each leg's top-N before fusion
 
 
