@@ -36,6 +36,7 @@ from pathlib import Path
 # Every point kb passes, where it is (tests and docs name them from here).
 POINTS = {
     "ingest.parsed": "after each input file is parsed (nothing written yet)",
+    "embed.storing": "in the transaction that stores a batch of vectors, before its COMMIT",
     "ingest.embedded": "after each batch of vectors is committed to the embedding cache",
     "switch.building": "in the write transaction, before the new segment is written",
     "switch.built": "segment written and fsynced, manifest row written, before the COMMIT",

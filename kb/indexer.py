@@ -222,6 +222,7 @@ class Indexer:
                 vectors = embedder.embed_passages([text for _, text in batch])
                 with self._disk(self.store.path, vectors.nbytes * 3), self.store.transaction():
                     self.store.put_vectors(self.manifest.embedder_id, zip((h for h, _ in batch), vectors))
+                    failpoints.hit("embed.storing")
                 failpoints.hit("ingest.embedded")
                 done += len(batch)
                 since_checkpoint += len(batch)

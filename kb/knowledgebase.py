@@ -311,7 +311,7 @@ class KnowledgeBase:
         """Passages most like this one from other regions."""
         _check_k(k)
         if isinstance(chunk_id, bool) or not isinstance(chunk_id, int) or not 0 <= chunk_id <= MAX_CHUNK_ID:
-            raise ValueError(f"no passage {chunk_id} in this index (chunk ids are shown by `kb search` and `kb show`)")
+            raise ValueError(f"no passage {chunk_id} in this index")
         return self._read(lambda: Answerer(self._loaded()).similar(chunk_id, k), "read.query")
 
     def documents(self) -> list[Document]:

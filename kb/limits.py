@@ -107,7 +107,7 @@ class Limits:
 
     def check_file_size(self, source: str, size: int) -> None:
         if size > self.file_mb * MB:
-            raise self.refuse(source, f"file too large ({_size(size)})", "max_file_mb", f"{self.file_mb:g} MB")
+            raise self.refuse(source, f"file too large: {_size(size)}", "max_file_mb", f"{self.file_mb:g} MB")
 
     @property
     def expanded_bytes(self) -> int:

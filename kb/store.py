@@ -26,7 +26,6 @@ from .models import Chunk, ChunkSpan, Document, Metadata
 from .segment import MANIFEST, IndexUnusable
 
 DB_NAME = "kb.sqlite"
-SQLITE_HEADER = b"SQLite format 3\x00"
 IDLE_READERS = 8  # read connections kept open between reads (more are opened while busy)
 
 _MIGRATIONS: list[str] = [
@@ -99,19 +98,18 @@ class DatabaseRefused(IndexUnusable):
 
 
 def refuse_unusable(path: Path, create: bool) -> None:
-    """Raise DatabaseRefused unless `path` is a kb database, or absent/empty where `create` may make one."""
+    """Raise DatabaseRefused unless `path` is a kb database, or absent/empty where `create` may make one.
+
+    The file is looked at only through SQLite: opening and closing it with open() would drop the
+    POSIX locks SQLite holds on it for this process's other connections — another process could
+    then delete the WAL under them (seen: "database disk image is malformed")."""
     directory = path.parent
     remnants = [name for name in (MANIFEST, "segments") if (directory / name).exists()]
     try:
         size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(len(SQLITE_HEADER))
     except FileNotFoundError:
-        size, head = None, b""
+        size = None
     if size:
-        if head != SQLITE_HEADER:
-            raise DatabaseRefused(f"{path}: not an SQLite database (it begins {head[:16]!r}); kb will not touch it — "
-                                  f"move it away or use another --index")
         tables = _tables(path)
         if tables - {"sqlite_sequence"} and not tables & {"documents", "chunks"}:
             raise DatabaseRefused(f"{path}: an SQLite database kb did not write (tables: {', '.join(sorted(tables))[:200]}); "
@@ -129,10 +127,14 @@ def refuse_unusable(path: Path, create: bool) -> None:
 
 
 def _tables(path: Path) -> set[str]:
+    """The tables of an existing database file, read-only (a second SQLite connection is safe)."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
     try:
         return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            raise DatabaseRefused(f"{path}: not an SQLite database ({e}); kb will not touch it — move it away or "
+                                  "use another --index") from e
         raise DatabaseRefused(f"{path}: database unreadable ({e}); restore it from a backup, or rebuild from your "
                               "files with `kb ingest PATH --index NEW_DIR`") from e
     finally:
