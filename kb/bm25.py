@@ -58,7 +58,7 @@ class BM25Index:
         index = cls(retriever, chunk_ids, "numpy")
         problems = index.problems()
         if problems:  # a tampered or damaged file would otherwise index out of bounds mid-query
-            raise ValueError(f"BM25 index in {directory} is inconsistent: {problems[0]}")
+            raise ValueError(f"inconsistent BM25 arrays: {problems[0]}")  # the caller names the folder
         if backend == "numba":
             index.use_numba()
         return index

@@ -356,7 +356,7 @@ _FULL, _IO, _READONLY = "full", "io", "readonly"
 
 def storage_problem(error: BaseException) -> str | None:
     """'full' / 'io' / 'readonly' when `error` is the disk refusing a write, else None."""
-    if isinstance(error, OSError):
+    if isinstance(error, OSError) and error.errno is not None:
         return {errno.ENOSPC: _FULL, errno.EDQUOT: _FULL, errno.EIO: _IO, errno.EROFS: _READONLY}.get(error.errno)
     if isinstance(error, sqlite3.Error):
         code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
@@ -368,7 +368,7 @@ def storage_problem(error: BaseException) -> str | None:
         if code == 8 or "readonly" in text:  # SQLITE_READONLY
             return _READONLY
         return None
-    text = str(error)  # FAISS: "... fwrite ... 7199 requested and 6112 written"
+    text = str(error)  # a short write without errno — numpy: "7246 requested and 7136 written"; FAISS: "fwrite …"
     if ("requested and" in text and "written" in text) or "fwrite" in text:
         return _FULL if "requested and" in text else _IO
     return None

@@ -91,6 +91,7 @@ class FilePlan:
     file_hash: str
     items: list[Prepared]
     complete: bool
+    name: str = ""  # what messages call it: the path, or the source recorded for it (an upload's)
 
 
 def content_hash(text: str) -> str:
@@ -203,7 +204,7 @@ def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, ali
         except Exception as e:  # noqa: BLE001 - one bad document, not the batch
             report.record(item.source, "failed", str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}")
             complete = False
-    return FilePlan(path, key, file_hash, prepared, complete)
+    return FilePlan(path, key, file_hash, prepared, complete, alias or str(path))
 
 
 def _renamed(item: RawDocument | LoadError, path: str, alias: str | None) -> RawDocument | LoadError:
@@ -226,10 +227,10 @@ def within_budget(plans: list[FilePlan], report: IngestReport, lim: Limits, cost
         need = cost(plan)
         if need > left:
             minutes = max(1, round(lim.budget_passages / PASSAGES_PER_SECOND / 60))
-            reason = lim.refuse(str(plan.path), f"{need:,} new passages to embed, over what is left of this upload's "
+            reason = lim.refuse(plan.name, f"{need:,} new passages to embed, over what is left of this upload's "
                                 f"budget ({left:,} of {lim.budget_passages:,}, ≈ {minutes} min of embedding); "
                                 "upload it on its own", "upload_budget_passages", f"{lim.budget_passages:,} passages").reason
-            report.record(str(plan.path), "failed", reason)
+            report.record(plan.name, "failed", reason)
             continue
         left -= need
         kept.append(plan)

@@ -270,7 +270,7 @@ class KnowledgeBase:
         except Exception as e:  # FAISS and numpy raise RuntimeError/ValueError on damaged files
             if not seg.exists():
                 raise SegmentMissing(f"{seg}: index segment missing; {repair}") from e
-            raise IndexUnusable(f"{seg}: index files unreadable ({type(e).__name__}: {' '.join(str(e).split())[:160]}); {repair}") from e
+            raise IndexUnusable(f"{seg}: index files unreadable ({type(e).__name__}: {' '.join(str(e).split())[:240]}); {repair}") from e
         tokenizer = Tokenizer(terms)
         if tokenizer.hash != manifest.lexicon_hash:
             raise IndexUnusable(f"{seg}: lexicon does not match the manifest; {repair}")
