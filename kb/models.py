@@ -6,14 +6,42 @@ Every stage takes and returns these dataclasses, so each can be tested alone.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 SearchMode = Literal["bm25", "dense", "hybrid"]
 Level = Literal["national", "province", "city", "county", "town"]
-DocType = Literal["年度报告", "提案答复", "政府工作报告", "决议", "其他"]
-DOC_TYPES: tuple[str, ...] = ("年度报告", "提案答复", "政府工作报告", "决议", "其他")
+DocType = Literal[
+    "法治政府建设年度报告", "政府工作报告", "政府信息公开工作年度报告", "提案/建议答复", "述法报告",
+    "决议/决定", "实施方案/意见", "其他",
+]
+DOC_TYPES: tuple[str, ...] = (
+    "法治政府建设年度报告", "政府工作报告", "政府信息公开工作年度报告", "提案/建议答复", "述法报告",
+    "决议/决定", "实施方案/意见", "其他",
+)
+# Names kb 0.2 stored and users may still type: accepted wherever a document type is asked for.
+DOC_TYPE_ALIASES: dict[str, str] = {
+    "年度报告": "法治政府建设年度报告",
+    "法治政府建设报告": "法治政府建设年度报告",
+    "提案答复": "提案/建议答复",
+    "建议答复": "提案/建议答复",
+    "决议": "决议/决定",
+    "决定": "决议/决定",
+    "实施方案": "实施方案/意见",
+    "意见": "实施方案/意见",
+    "政府信息公开年度报告": "政府信息公开工作年度报告",
+}
 LEVELS: tuple[str, ...] = ("national", "province", "city", "county", "town")
+
+
+def doc_type_name(name: str) -> str:
+    """The canonical document type for a name or alias (提案答复 → 提案/建议答复); ValueError if unknown."""
+    name = name.strip()
+    if name in DOC_TYPES:
+        return name
+    if name in DOC_TYPE_ALIASES:
+        return DOC_TYPE_ALIASES[name]
+    raise ValueError(f"unknown document type {name!r}; one of: {', '.join(DOC_TYPES)}")
 
 
 @dataclass(frozen=True)
@@ -45,6 +73,11 @@ class CleanText:
 
 @dataclass(frozen=True)
 class Metadata:
+    """What a document is. `year` is the year the report covers (what filters use); `issued_year`
+    the year it was issued — a 2024 政府工作报告 reviews 2023, so year 2023, issued_year 2024.
+    `region_confidence` (0–1) and `region_evidence` say how the region was found (title, issuer,
+    signature, self-references …, or a user's correction)."""
+
     title: str
     doc_type: str = "其他"
     year: int | None = None
@@ -56,6 +89,56 @@ class Metadata:
     county: str | None = None
     town: str | None = None
     level: str | None = None
+    issued_year: int | None = None
+    region_confidence: float | None = None
+    region_evidence: str | None = None
+
+
+# Metadata a user may correct (`KnowledgeBase.update_metadata`, `kb docs set`).
+CORRECTABLE: tuple[str, ...] = (
+    "title", "region", "province", "city", "county", "town", "level", "year", "issued_year", "doc_type",
+)
+
+
+def checked_changes(changes: dict[str, object]) -> dict[str, object]:
+    """Validated metadata corrections: known keys only (ValueError naming any other), years as
+    integers, a known level and document type; '' or None clears a field."""
+    out: dict[str, object] = {}
+    for key, value in changes.items():
+        if key not in CORRECTABLE:
+            raise ValueError(f"unknown metadata field {key!r}; correctable: {', '.join(CORRECTABLE)}")
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is None:
+            if key in ("title", "doc_type"):
+                raise ValueError(f"{key} cannot be empty")
+        elif key in ("year", "issued_year"):
+            try:
+                value = int(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise ValueError(f"{key} must be a year, not {value!r}") from None
+            if not 1900 <= value <= 2100:
+                raise ValueError(f"{key} must be a year between 1900 and 2100, not {value}")
+        elif key == "level":
+            if value not in LEVELS:
+                raise ValueError(f"unknown level {value!r}; one of: {', '.join(LEVELS)}")
+        elif key == "doc_type":
+            value = doc_type_name(str(value))
+        else:
+            value = str(value)
+        out[key] = value
+    return out
+
+
+def with_corrections(meta: Metadata, corrections: dict[str, object]) -> Metadata:
+    """The metadata a user sees: derived values overlaid with their corrections. A corrected region
+    is certain, and says so."""
+    if not corrections:
+        return meta
+    meta = replace(meta, **corrections)
+    if any(k in corrections for k in ("region", "province", "city", "county", "town", "level")):
+        meta = replace(meta, region_confidence=1.0, region_evidence="corrected by a user")
+    return meta
 
 
 @dataclass(frozen=True)
@@ -84,9 +167,11 @@ class Document:
     meta: Metadata
     content_hash: str
     chunks: int = 0
+    corrected: tuple[str, ...] = ()  # metadata fields a user corrected (they outlast re-parsing)
 
     def to_dict(self, with_text: bool = False) -> dict:
-        out = {"doc_id": self.doc_id, "source": self.source, **asdict(self.meta), "chunks": self.chunks}
+        out = {"doc_id": self.doc_id, "source": self.source, **asdict(self.meta), "chunks": self.chunks,
+               "corrected": list(self.corrected)}
         if with_text:
             out["text"] = self.text
         return out
@@ -138,7 +223,8 @@ class Hit:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrictions applied before top-k. Strings match as substrings (浙江 matches 浙江省)."""
+    """Restrictions applied before top-k. Strings match as substrings (浙江 matches 浙江省).
+    Years are the years documents cover (`Metadata.year`)."""
 
     year_from: int | None = None
     year_to: int | None = None
@@ -146,6 +232,10 @@ class Filters:
     region: str | None = None
     level: str | None = None
     doc_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.doc_type:  # 提案答复 (kb 0.2's name) filters 提案/建议答复
+            object.__setattr__(self, "doc_type", doc_type_name(self.doc_type))
 
     def is_empty(self) -> bool:
         return self == Filters()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .models import Chunk, ChunkSpan, Document, Metadata
+from .models import Chunk, ChunkSpan, Document, Metadata, with_corrections
 from .segment import MANIFEST, IndexUnusable
 
 DB_NAME = "kb.sqlite"
@@ -83,6 +83,29 @@ _MIGRATIONS: list[str] = [
     CREATE TABLE state (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
+    );
+    """,
+    # 3: two years, region evidence, the document types of kb 0.3, and corrections that outlast
+    # re-parsing: keyed by the document's text (content_hash), not by its row
+    """
+    ALTER TABLE documents ADD COLUMN issued_year INTEGER;
+    ALTER TABLE documents ADD COLUMN region_confidence REAL;
+    ALTER TABLE documents ADD COLUMN region_evidence TEXT;
+    UPDATE documents SET doc_type = '法治政府建设年度报告' WHERE doc_type = '年度报告';
+    UPDATE documents SET doc_type = '提案/建议答复' WHERE doc_type = '提案答复';
+    UPDATE documents SET doc_type = '决议/决定' WHERE doc_type = '决议';
+    CREATE TABLE corrections (
+        content_hash TEXT NOT NULL,
+        field TEXT NOT NULL,
+        value TEXT NOT NULL,
+        corrected_at TEXT DEFAULT CURRENT_TIMESTAMP,
+        PRIMARY KEY (content_hash, field)
+    );
+    CREATE TABLE removed (
+        content_hash TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        title TEXT,
+        removed_at TEXT DEFAULT CURRENT_TIMESTAMP
     );
     """,
 ]
@@ -289,6 +312,63 @@ class Store:
         elif self.db.execute("SELECT source FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()[0] == source:
             self.db.execute("UPDATE documents SET source = ? WHERE doc_id = ?", (left[0], doc_id))
 
+    # ---- corrections and removals (they outlast re-parsing and re-ingest) ---------------
+    def corrections(self, content_hash: str) -> dict[str, object]:
+        """A user's corrections of the document with this text: field → value (None clears)."""
+        rows = self.db.execute("SELECT field, value FROM corrections WHERE content_hash = ?", (content_hash,))
+        return {f: json.loads(v) for f, v in rows}
+
+    def set_corrections(self, content_hash: str, changes: dict[str, object]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO corrections(content_hash, field, value) VALUES (?, ?, ?)",
+            [(content_hash, f, json.dumps(v, ensure_ascii=False)) for f, v in changes.items()],
+        )
+
+    def carry_corrections(self, old_hash: str, new_hash: str) -> None:
+        """A file whose text changed (edited, or read by a newer kb) keeps its document's corrections."""
+        if old_hash != new_hash and not self.corrections(new_hash):
+            self.db.execute(
+                "INSERT INTO corrections(content_hash, field, value, corrected_at) "
+                "SELECT ?, field, value, corrected_at FROM corrections WHERE content_hash = ?",
+                (new_hash, old_hash),
+            )
+
+    def with_corrections(self, doc: Document) -> Document:
+        """The document as the user corrected it (its derived metadata overlaid)."""
+        fixes = self.corrections(doc.content_hash)
+        return replace(doc, meta=with_corrections(doc.meta, fixes), corrected=tuple(sorted(fixes))) if fixes else doc
+
+    def removed(self, content_hash: str) -> str | None:
+        """When a user removed the document with this text (`kb rm`), or None."""
+        row = self.db.execute("SELECT removed_at FROM removed WHERE content_hash = ?", (content_hash,)).fetchone()
+        return row[0] if row else None
+
+    def forget_removal(self, content_hash: str) -> None:
+        self.db.execute("DELETE FROM removed WHERE content_hash = ?", (content_hash,))
+
+    def remove_document(self, doc_id: str) -> Document | None:
+        """Delete a document, its chunks and sources, and remember its text as removed, so that
+        re-ingesting the same file does not bring it back. Returns what was removed."""
+        doc = self.document(doc_id)
+        if doc is None:
+            return None
+        sources = [r[0] for r in self.db.execute("SELECT source FROM sources WHERE doc_id = ?", (doc_id,))]
+        self.db.execute(
+            "INSERT OR REPLACE INTO removed(content_hash, source, title) VALUES (?, ?, ?)",
+            (doc.content_hash, doc.source, doc.meta.title),
+        )
+        self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))  # cascades to chunks, sources
+        for source in sources:  # the file is read again next time (and then skipped as removed)
+            self.db.execute("DELETE FROM files WHERE path = ?", (str(Path(source).resolve()),))
+        return doc
+
+    def update_metadata(self, doc_id: str, meta: Metadata) -> None:
+        values = asdict(meta)
+        self.db.execute(
+            f"UPDATE documents SET {', '.join(f + ' = ?' for f in _META_FIELDS)} WHERE doc_id = ?",
+            [*(values[f] for f in _META_FIELDS), doc_id],
+        )
+
     # ---- documents and chunks ----------------------------------------------------------
     def insert_document(self, doc: Document, chunks: Sequence[tuple[ChunkSpan, str, str, str]]) -> None:
         """chunks: (span, original text, folded text, text hash for the embedding cache)."""
@@ -328,7 +408,7 @@ class Store:
         doc_id, source, content_hash, *rest = row
         meta_values = rest[: len(_META_FIELDS)]
         text = rest[len(_META_FIELDS)] if with_text else ""
-        chunks = rest[-1]
+        chunks, corrected = rest[-2], rest[-1]
         return Document(
             doc_id=doc_id,
             source=source,
@@ -336,21 +416,27 @@ class Store:
             meta=Metadata(**dict(zip(_META_FIELDS, meta_values))),
             content_hash=content_hash,
             chunks=chunks,
+            corrected=tuple(sorted(corrected.split("\t"))) if corrected else (),
         )
 
+    _DOC_TAIL = (
+        "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), "
+        "(SELECT group_concat(field, char(9)) FROM corrections k WHERE k.content_hash = d.content_hash)"
+    )
+
     def documents(self, with_text: bool = False) -> list[Document]:
+        """Every document; rows hold the metadata as corrected (corrections are applied on write)."""
         text_col = ", d.text" if with_text else ""
         rows = self.db.execute(
             f"SELECT d.doc_id, d.source, d.content_hash, {', '.join('d.' + f for f in _META_FIELDS)}{text_col}, "
-            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) "
-            "FROM documents d ORDER BY d.source"
+            f"{self._DOC_TAIL} FROM documents d ORDER BY d.source"
         ).fetchall()
         return [self._doc_from_row(r, with_text) for r in rows]
 
     def document(self, doc_id: str) -> Document | None:
         row = self.db.execute(
             f"SELECT d.doc_id, d.source, d.content_hash, {', '.join('d.' + f for f in _META_FIELDS)}, d.text, "
-            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id) FROM documents d WHERE d.doc_id = ?",
+            f"{self._DOC_TAIL} FROM documents d WHERE d.doc_id = ?",
             (doc_id,),
         ).fetchone()
         return self._doc_from_row(row, True) if row else None

@@ -26,7 +26,7 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from .ingest import IngestReport
@@ -142,9 +142,6 @@ def ingest_uploads(
 
 
 def _merge(into: IngestReport, other: IngestReport) -> None:
-    into.added += other.added
-    into.updated += other.updated
-    into.unchanged += other.unchanged
-    into.failed += other.failed
-    into.warnings += other.warnings
-    into.outcomes += other.outcomes
+    """Add `other`'s counts and lines to `into` (the uploads refused before the ingest are in `into`)."""
+    for f in fields(IngestReport):
+        setattr(into, f.name, getattr(into, f.name) + getattr(other, f.name))

@@ -178,6 +178,10 @@ def test_index_from_kb_0_1_0_is_adopted_on_open(demo_copy):
     """kb 0.1.0 kept the manifest only in manifest.json (schema 1): opening moves it into the database."""
     with sqlite3.connect(demo_copy / "kb.sqlite") as db:
         db.execute("DROP TABLE state")
+        for table in ("corrections", "removed"):  # schema 3
+            db.execute(f"DROP TABLE {table}")
+        for column in ("issued_year", "region_confidence", "region_evidence"):
+            db.execute(f"ALTER TABLE documents DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 1")
     kb = KnowledgeBase.open(demo_copy)
     assert kb.search("综合查一次", k=1)[0].chunk.text.count("综合查一次")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.load import SUPPORTED, LoadError, LoadWarning, decode, iso_date, iter_files, load_file
+from kb.load import SUPPORTED, LoadError, LoadWarning, Skipped, decode, iso_date, iter_files, load_file
 from kb.models import RawDocument
 from kb.normalise import clean
 
@@ -47,11 +47,16 @@ def test_load_error_is_one_line_naming_source_and_reason() -> None:
 
 
 def test_iter_files_walks_sorted_skipping_hidden_and_unsupported(tmp_path: Path) -> None:
-    for rel in ["b.txt", "a.md", "sub/c.PDF", "sub/d.docx", "x.csv", ".hidden.txt", ".git/e.txt", "sub/.cache/f.txt"]:
+    for rel in ["b.txt", "a.md", "sub/c.PDF", "sub/d.docx", "x.xyz", "README", ".hidden.txt", ".git/e.txt",
+                "sub/.cache/f.txt"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"x")
-    found = [p.relative_to(tmp_path).as_posix() for p in iter_files([tmp_path])]
+    items = list(iter_files([tmp_path]))
+    found = [p.relative_to(tmp_path).as_posix() for p in items if isinstance(p, Path)]
     assert found == ["a.md", "b.txt", "sub/c.PDF", "sub/d.docx"]
+    # a file kb does not read is named with its type, never dropped silently (hidden files are)
+    skipped = sorted((Path(e.source).name, e.reason) for e in items if isinstance(e, Skipped))
+    assert skipped == [("README", "unsupported type (no extension)"), ("x.xyz", "unsupported type .xyz")]
 
 
 def test_iter_files_named_file_yielded_whatever_suffix(tmp_path: Path) -> None:
