@@ -103,7 +103,9 @@ def content_hash(text: str) -> str:
 
 
 def prepare(raw: RawDocument) -> tuple[Document, list[tuple]]:
-    """The pure part of ingest: one raw document → its Document and chunk rows."""
+    """The pure part of ingest: one raw document → its Document and chunk rows (LimitExceeded when
+    it is longer, or splits into more passages, than the limits in force allow — whatever loaded it)."""
+    limits.current().check_chars(raw.source, len(raw.text))
     cleaned = clean(raw.text)
     if not cleaned.text.strip():
         raise ValueError("no text left after removing page chrome")
