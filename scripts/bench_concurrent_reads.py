@@ -54,6 +54,8 @@ def main() -> None:
 
     kb = KnowledgeBase.open(args.index)
     kb.warm()
+    for q in SHORT:  # first queries pay for caches (jieba, the gazetteer): not timed
+        kb.search(q, k=10)
     t0 = time.perf_counter()
     kb.search(LONG, k=10)
     long_ms = (time.perf_counter() - t0) * 1000
