@@ -150,6 +150,27 @@ def test_upload_limits_are_stricter_than_the_cli_and_say_so(private_tmp, tmp_pat
     assert Limits.upload().passages < Limits.cli().passages and Limits.upload().file_mb < Limits.cli().file_mb
 
 
+def test_an_element_bomb_that_the_cli_would_read_is_refused_on_the_upload_page(private_tmp, tmp_path):
+    """600,000 empty paragraphs (3.6 MB of XML in a 10 KB DOCX): under the CLI's 2,000,000 elements,
+    over the upload page's 500,000 — refused while streaming, before python-docx builds a tree."""
+    import io
+    import zipfile
+
+    from test_limits import CONTENT_TYPES, RELS, W
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml", CONTENT_TYPES)
+        z.writestr("_rels/.rels", RELS)
+        z.writestr("word/document.xml", f"<w:document {W}><w:body>" + "<w:p/>" * 600_000 + "</w:body></w:document>")
+    bomb = Upload("报告.docx", buf.getvalue())
+    result = ingest_uploads(tmp_path / "index", [bomb, Upload("好.txt", report("桔梗正常"))])
+    (line,) = result.report.failed
+    assert line.startswith(f"{source_for(bomb)}: more than 500,000 elements in word/document.xml (limit 500,000; "
+                           "the upload page's limit; larger inputs go in with `kb ingest`)"), line
+    assert result.report.added == 1
+
+
 def test_an_upload_over_its_budget_leaves_the_files_that_fit(private_tmp, tmp_path):
     """Files go in, in order, while their new passages fit the budget; the rest fail with one line each
     (before anything is embedded), so one upload never holds the write lock for hours."""
