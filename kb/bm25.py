@@ -120,6 +120,12 @@ class BM25Index:
             return np.zeros(len(self), dtype=np.float32)
         return np.asarray(self._retriever.get_scores_from_ids(ids), dtype=np.float32)
 
+    def rows_with(self, token: str) -> np.ndarray:
+        """Rows whose passage has this token (its postings), ascending."""
+        if not len(self) or token not in getattr(self._retriever, "vocab_dict", {}):
+            return np.zeros(0, np.int64)
+        return np.flatnonzero(self.scores([token]) > 0).astype(np.int64)
+
     def top(self, query_tokens: list[str], n: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(row indices, scores) of the best `n` rows with a positive score, best first.
 

@@ -285,6 +285,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from .answer import weak_notice
+
     kb = KnowledgeBase.open(args.index)
     filters = _filters(args)
     kb.searcher()  # load the indexes first: took_ms measures the query, not the index load
@@ -293,13 +295,17 @@ def cmd_search(args: argparse.Namespace) -> int:
         hits = kb.search(query, k=args.k, mode=args.mode, filters=filters, max_per_doc=args.max_per_doc,
                          infer_filters=not args.no_infer)
         took = (time.perf_counter() - t0) * 1000
+        notice = weak_notice(hits)
         if args.json:
-            print(json.dumps({"query": query, "took_ms": round(took, 1), "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+            print(json.dumps({"query": query, "took_ms": round(took, 1), "notice": notice,
+                              "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
             continue
         print(f"# {query}  ({len(hits)} hits, {took:.0f} ms)")
+        if notice:
+            print(f"! {notice}")
         for h in hits:
             m = h.doc.meta
-            ranks = f"bm25 {h.bm25_rank or '-'} · dense {h.dense_rank or '-'}"
+            ranks = f"bm25 {h.bm25_rank or '-'} · dense {h.dense_rank or '-'}" + (" · 弱匹配（不含查询词）" if h.weak else "")
             print(f"{h.rank:>2}. [{m.region or '-'} {m.year or ''}] {m.title}  ({ranks})")
             if h.chunk.section:
                 print("    " + " > ".join(h.chunk.section))
@@ -314,14 +320,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     kb = KnowledgeBase.open(args.index)
     filters = _filters(args)
-    for question in args.questions:
-        a = kb.ask(question, filters=filters, k=args.k)
+    for i, question in enumerate(args.questions):
+        result = kb.query(question, k=args.k, filters=filters)  # one snapshot: answer and its documents
+        a = result.answer
         if args.json:
             print(json.dumps(a.to_dict(), ensure_ascii=False))
         elif args.format == "md":
             print(answer_markdown(a))
-        elif args.format == "csv":
-            sys.stdout.write(answer_csv(a))
+        elif args.format == "csv":  # Chinese headers, formula-safe cells; one BOM, at the start
+            sys.stdout.write(answer_csv(a, result.documents, bom=i == 0))
         else:
             print(_answer_text(a))
     return 0
@@ -329,30 +336,39 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def _answer_text(a) -> str:
     lines = [f"# {a.question}", f"[{a.intent}] {a.answer}"]
-    for e in a.regions:
-        lines.append(f"- {e.region}（{e.province or '省份不详'} · {e.level or '-'} · {e.year or '年份不详'}）{e.mentions} 处")
-        for c in e.citations[:2]:
-            lines.append(f"    「{c.quote}」")
-            lines.append(f"    — 《{c.title}》 {' > '.join(c.section)}  {c.source} [{c.start}:{c.end}]")
+    for title, entries in (("", a.regions), ("语义相近、未直接提及：", a.related)):
+        if entries and title:
+            lines.append(title)
+        for e in entries:
+            how = f" · {e.match}" if e.match else ""
+            lines.append(f"- {e.region}（{e.province or '省份不详'} · {e.level or '-'} · {e.year or '年份不详'}）{e.mentions} 处{how}")
+            for c in e.citations[:2]:
+                lines.append(f"    「{c.quote}」")
+                lines.append(f"    — 《{c.title}》 {' > '.join(c.section)}  {c.source} [{c.start}:{c.end}]")
     for f in a.figures:
         lines.append(f"- {f.region}（{f.year or '年份不详'}）{f.indicator}: {f.value}")
         lines.append(f"    「{f.citation.quote}」 — {f.citation.source} [{f.citation.start}:{f.citation.end}]")
-    if not a.regions and not a.figures:
+    if not a.regions and not a.figures and not a.related:
         for h in a.hits:
-            lines.append(f"{h.rank:>2}. [{h.doc.meta.region or '-'} {h.doc.meta.year or ''}] {h.chunk.text[:160]}")
+            weak = " （弱匹配）" if h.weak else ""
+            lines.append(f"{h.rank:>2}. [{h.doc.meta.region or '-'} {h.doc.meta.year or ''}]{weak} {h.chunk.text[:160]}")
             lines.append(f"    — {h.doc.source} [{h.chunk.start}:{h.chunk.end}]")
     return "\n".join(lines) + "\n"
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
     kb = KnowledgeBase.open(args.index)
-    hits = kb.similar(args.chunk_id, k=args.k)
+    result = kb.similar_practices(args.chunk_id, k=args.k)
     if args.json:
-        print(json.dumps({"chunk_id": args.chunk_id, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+        print(json.dumps({"chunk_id": args.chunk_id, "practice": result.practice,
+                          "hits": [h.to_dict() for h in result.hits]}, ensure_ascii=False))
         return 0
-    for h in hits:
+    print(f"# 与段落 {args.chunk_id} 相似的其他地区做法" + (f"（该段落提及“{result.practice}”）" if result.practice else ""))
+    for h in result.hits:
         m = h.doc.meta
-        print(f"{h.rank:>2}. [{m.region or '-'} {m.year or ''}] {m.title}\n    {h.chunk.text[:200]}\n    — {h.doc.source} [{h.chunk.start}:{h.chunk.end}]")
+        mark = "（未直接提及该做法）" if h.weak else ""
+        print(f"{h.rank:>2}. [{m.region or '-'} {m.year or ''}] {m.title}{mark}\n    {h.chunk.text[:200]}\n"
+              f"    — {h.doc.source} [{h.chunk.start}:{h.chunk.end}]")
     return 0
 
 

@@ -33,9 +33,11 @@ from . import failpoints
 from .bm25 import BM25Index
 from .dense import DenseIndex
 from .embed import get_embedder
+from .errors import UnknownDocument
 from .ingest import FilePlan, IngestReport, apply, read_inputs, within_budget
 from .limits import Limits
 from .lock import write_lock
+from .models import Document, with_corrections
 from .segment import (
     MANIFEST,
     IndexUnusable,
@@ -53,9 +55,8 @@ from .segment import (
     verified_segment,
     write_manifest,
 )
-from .errors import UnknownDocument
-from .models import Document, with_corrections
 from .store import Store
+from .settings import settings
 from .tokenize import Tokenizer, harvest_terms
 
 MANIFEST_KEY = "manifest"
@@ -366,6 +367,7 @@ class Indexer:
         }
         m.segment = seg.name
         m.updated_at = time.strftime("%Y-%m-%dT%H:%M:%S")
+        m.settings = settings().to_dict()  # the thresholds and weights this index is answered with
         return m, seg
 
     def _refresh_tokens(self) -> Tokenizer:

@@ -98,6 +98,18 @@ class FilePlan:
     name: str = ""  # what messages call it: the path, or the source recorded for it (an upload's)
 
 
+def warm_parsers() -> None:
+    """Load what parsing needs (OpenCC, the gazetteer, the word list, the type cues) before an
+    ingest takes the write lock: Ctrl-C inside `import opencc` comes back as an ImportError, which
+    would read as a broken file instead of an interrupt."""
+    from . import places
+    from .doctypes import load_cues
+
+    fold("漢")
+    places.warm()
+    load_cues()
+
+
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -106,7 +118,7 @@ def prepare(raw: RawDocument) -> tuple[Document, list[tuple]]:
     """The pure part of ingest: one raw document → its Document and chunk rows (LimitExceeded when
     it is longer, or splits into more passages, than the limits in force allow — whatever loaded it)."""
     limits.current().check_chars(raw.source, len(raw.text))
-    cleaned = clean(raw.text)
+    cleaned = clean(raw.text, raw.title or (str(raw.hints["title"]) if raw.hints.get("title") else None))
     if not cleaned.text.strip():
         raise ValueError("no text left after removing page chrome")
     meta = derive(cleaned, raw)

@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from . import failpoints
-from .answer import Answer, Answerer
+from .answer import Answer, Answerer, Citation, SimilarPractices
+from .atlas import Atlas, build_atlas, cell_citations, vocabulary
 from .bm25 import BM25Index
 from .dense import DEFAULT_FLAT_MAX, DenseIndex
 from .embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
 from .errors import UnknownDocument
 from .indexer import DOCS_VERSION_KEY, MANIFEST_KEY, Indexer, stored_manifest
-from .ingest import IngestReport
+from .ingest import IngestReport, warm_parsers
 from .limits import Limits, check_query
 from .lock import write_lock
 from .models import Chunk, Document, Filters, Hit, SearchMode, checked_changes
+from .profile import RegionProfile, region_names, region_profile
 from .search import ParsedQuery, Searcher
+from .settings import settings
 from .segment import (
     EmbedderMismatch,
     IndexUnusable,
@@ -38,9 +43,24 @@ from .segment import (
 from .store import DB_NAME, DatabaseRefused, Store
 from .tokenize import Tokenizer
 
-EMBED_BATCH = int(os.environ.get("KB_EMBED_BATCH", "32"))  # raise on a GPU (e.g. 256)
+EMBED_BATCH = settings().embed.batch  # $KB_EMBED_BATCH; raise on a GPU (e.g. 256)
 MAX_CHUNK_ID = 2**63 - 1  # SQLite's INTEGER
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What one query in the UI shows, read from one index snapshot: the answer, the passages
+    (in the chosen mode), how the query was read, and the documents they cite (for exports)."""
+
+    query: str
+    mode: SearchMode
+    answer: Answer
+    hits: list[Hit]
+    parsed: ParsedQuery
+    documents: Mapping[str, Document]
+    segment: str | None
+    took_ms: float
 
 
 def default_index_path() -> Path:
@@ -178,6 +198,7 @@ class KnowledgeBase:
         a path (an upload's `upload/<hash>/<name>`). Another writer on this index: wait for it
         (`on_wait` hears who), or raise IndexBusy."""
         lim = (limits or Limits.cli()).with_file_mb(max_file_mb)
+        warm_parsers()
         with self._writer(wait, on_wait) as writer:
             return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, lim, sources, readd)
 
@@ -212,12 +233,16 @@ class KnowledgeBase:
         """
         fixes = checked_changes(changes)
         if fixes.get("region"):
-            from .metadata import place_of
+            from .places import place_of
 
+            # the hierarchy the gazetteer vouches for (光明 → 光明区, 深圳市, 广东省); parents it cannot
+            # vouch for are cleared, not left over from the wrong place
             place = place_of(str(fixes["region"]), fixes.get("province"))  # type: ignore[arg-type]
-            for key, value in place.items():
-                if key != "region":
-                    fixes.setdefault(key, value)
+            for key in ("region", "province", "city", "county", "town", "level"):
+                if key == "region":
+                    fixes["region"] = place.get("region") or fixes["region"]
+                else:
+                    fixes.setdefault(key, place.get(key))
         if not fixes:
             raise ValueError("nothing to change: give at least one of title, region, province, city, county, "
                              "town, level, year, issued_year, doc_type")
@@ -348,8 +373,53 @@ class KnowledgeBase:
         _check_k(k)
         return self._read(lambda: Answerer(self._loaded()).ask(question, filters, k), "read.query")
 
+    def query(self, text: str, k: int = 10, mode: SearchMode = "hybrid", filters: Filters | None = None) -> QueryResult:
+        """Answer, passages and parse of one query in ONE snapshot, so the answer card and the
+        passages below it can never come from two index states (an ingest may commit between
+        two calls). A general question's hybrid passages are the answer's own, not retrieved twice."""
+        check_query(text)
+        _check_k(k)
+
+        def run() -> QueryResult:
+            t0 = time.perf_counter()
+            s = self._loaded()
+            answer = Answerer(s).ask(text, filters, k)
+            if mode == "hybrid" and answer.intent == "general":
+                hits = answer.hits
+            else:
+                hits = s.search(text, k, mode, filters)
+            parsed = s.parse(text, filters)
+            took = (time.perf_counter() - t0) * 1000
+            return QueryResult(text, mode, answer, hits, parsed, s.docs, self._view().segment, took)
+
+        return self._read(run, "read.query")
+
+    def atlas(self, practices: Sequence[str] | None = None, filters: Filters | None = None, limit: int = 12) -> Atlas:
+        """Regions × practices: passages naming each practice per region (see atlas.py)."""
+        return self._read(lambda: build_atlas(self._loaded(), practices, filters, limit))
+
+    def atlas_quotes(self, region: str, practice: str, filters: Filters | None = None) -> list[Citation]:
+        """The quotes behind one atlas cell."""
+        return self._read(lambda: cell_citations(self._loaded(), region, practice, filters))
+
+    def practices(self) -> tuple[str, ...]:
+        """Practice names the atlas offers: the lexicon plus terms harvested from this corpus."""
+        return self._read(lambda: vocabulary(self._loaded()))
+
+    def regions(self) -> list[str]:
+        """Regions documents are filed under (what a region page can show)."""
+        return self._read(lambda: region_names(self._loaded()))
+
+    def region_profile(self, region: str) -> RegionProfile | None:
+        """A region's documents by year, the practices it reports, its figures over the years."""
+        return self._read(lambda: region_profile(self._loaded(), region))
+
     def similar(self, chunk_id: int, k: int = 10) -> list[Hit]:
-        """Passages most like this one from other regions."""
+        """Passages most like this one from other regions (those stating the same practice first)."""
+        return self.similar_practices(chunk_id, k).hits
+
+    def similar_practices(self, chunk_id: int, k: int = 10) -> SimilarPractices:
+        """The practice a passage states, and passages from other regions like it (see Answerer.similar)."""
         _check_k(k)
         if isinstance(chunk_id, bool) or not isinstance(chunk_id, int) or not 0 <= chunk_id <= MAX_CHUNK_ID:
             raise ValueError(f"no passage {chunk_id} in this index")
@@ -377,7 +447,7 @@ class KnowledgeBase:
         return self._read(lambda: self.store.chunks([chunk_id]).get(chunk_id))
 
     def status(self) -> dict:
-        m = self._read(self._view)
+        m, docs_version = self._read(lambda: (self._view(), self._local.docs_version))
         return {
             "index": str(self.directory),
             "documents": m.counts.get("documents", 0),
@@ -389,6 +459,8 @@ class KnowledgeBase:
             "lexicon_terms": m.lexicon_terms,
             "segment": m.segment,
             "updated_at": m.updated_at,
+            "settings": m.settings,
+            "docs_version": docs_version,  # changes with every metadata correction (same segment)
         }
 
     def warm(self, numba: bool = False) -> None:

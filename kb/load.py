@@ -1,26 +1,33 @@
 """Loaders: files of any supported format → RawDocument (or a LoadError naming file and reason).
 
-A bad file, or a bad JSONL line, becomes a LoadError value instead of an exception so one broken
-input never stops a batch. Parsers (trafilatura, pypdf, python-docx) are imported on first use,
-keeping `import kb` cheap.
+A bad file, or a bad JSONL line or spreadsheet row, becomes a LoadError value instead of an
+exception so one broken input never stops a batch. Parsers (trafilatura, pypdf, python-docx,
+python-calamine, ofdkit, LibreOffice for .doc/.wps) are imported or started on first use, keeping
+`import kb` cheap. The newer formats live in `kb/loaders/`: spreadsheets (sheets.py), legacy Word
+and WPS (office.py), OFD (ofd.py) and the page-furniture removal shared by PDF, OFD and text
+exports with form feeds (pdf.py).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from . import limits
+from .dates import as_year, iso_date
 from .limits import LimitExceeded, Limits
 from .models import RawDocument
 
-SUPPORTED = {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl"}
+SUPPORTED = {
+    ".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".doc", ".wps", ".ofd", ".jsonl",
+    ".csv", ".tsv", ".xlsx", ".xls", ".ods",
+}
 
 
 class LoadError(Exception):
@@ -270,31 +277,15 @@ def _tidy(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# dates
-
-_DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
-_DATE_COMPACT = re.compile(r"^((?:19|20)\d{2})(\d{2})(\d{2})")
-
-
-def iso_date(value: object) -> str | None:
-    """'2022-03-15 09:30', '2022年3月15日', '2022/3/15', '20220315' → '2022-03-15' (None if not a date)."""
-    if not isinstance(value, str):
-        return None
-    m = _DATE.search(value) or _DATE_COMPACT.match(value.strip())
-    if not m:
-        return None
-    try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-    except ValueError:
-        return None
-
-
-# ---------------------------------------------------------------------------------------------
 # formats
 
 
 def _text_document(source: str, data: bytes) -> tuple[RawDocument, int]:
     text, replaced = decode_counting(data, source)
+    if text.count("\f") >= 1:  # a text-layer export (pdftotext …): pages with their furniture
+        from .loaders.pdf import rejoin
+
+        text = rejoin(text.split("\f"))
     return RawDocument(source=source, text=_tidy(text)), replaced
 
 
@@ -303,7 +294,7 @@ _META_DATE = (
     "pubdate", "publishdate", "publish_date", "publishtime", "firstpublishedtime", "article:published_time",
     "dc.date.issued", "dc.date", "dcterms.issued", "date", "og:published_time", "weibo:article:create_at",
 )  # fmt: skip
-_HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)""", re.I)
+_HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)""", re.IGNORECASE)
 
 
 def _html_text(data: bytes, source: str) -> tuple[str, int]:
@@ -377,6 +368,8 @@ def _load_pdf(source: str, data: bytes) -> tuple[RawDocument, int]:
     _quiet("pypdf")
     from pypdf.errors import PyPdfError
 
+    from .loaders.pdf import rejoin
+
     budget, texts, broken = limits.TextBudget(source), [], []
     with limits.pdf_limits():  # every stream decoded under the expanded-bytes limit
         try:
@@ -400,7 +393,7 @@ def _load_pdf(source: str, data: bytes) -> tuple[RawDocument, int]:
                     raise limits.current().expanded(source, f"page {number}") from None
                 broken.append(f"page {number}: {type(e).__name__}")
                 texts.append("")
-    text = _tidy("\n".join(texts))
+    text = _tidy(rejoin(texts))  # page numbers, running headers, wrapped lines
     if not text and broken:
         raise LoadError(source, f"unreadable PDF: no page's text could be extracted ({len(broken)} of {len(pages)} "
                                 f"failed; {broken[0]})")
@@ -468,7 +461,7 @@ def _jsonl_line(path: str, lineno: int, line: str) -> RawDocument | LoadError:
     hints: dict[str, object] = {}
     if url:
         hints["url"] = url.strip()
-    year = _year(row.get("year"))
+    year = as_year(row.get("year"))
     if year is not None:
         hints["year"] = year
     if isinstance(row.get("region"), str) and row["region"].strip():
@@ -479,15 +472,6 @@ def _jsonl_line(path: str, lineno: int, line: str) -> RawDocument | LoadError:
     title = row.get("title").strip() if isinstance(row.get("title"), str) and row["title"].strip() else None
     source = url.strip() if url else f"{path}#L{lineno}"
     return RawDocument(source=source, text=_tidy(content), title=title, hints=hints)
-
-
-def _year(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 1900 <= value <= 2100 else None
-    m = re.search(r"(?:19|20)\d{2}", value) if isinstance(value, str) else None
-    return int(m[0]) if m else None
 
 
 def _load_jsonl(path: str, data: bytes) -> list[RawDocument | LoadError]:
@@ -502,6 +486,65 @@ def _replaced_warning(source: str, replaced: int) -> list[LoadError]:
     return [LoadWarning(source, f"{replaced} undecodable byte sequence(s) replaced with U+FFFD; the rest of the text went in")]
 
 
+def _load_ofd(source: str, data: bytes) -> tuple[RawDocument, int]:
+    from .loaders.ofd import OFDUnreadable, ofd_text
+
+    limits.check_archive(data, source)  # an OFD is a zip: inflated once under the limits, streamed
+    try:
+        text = ofd_text(data)
+    except OFDUnreadable as e:
+        raise LoadError(source, str(e)) from None
+    if not text.strip():
+        raise LoadError(source, "no text in this OFD — a scanned document? kb does no OCR")
+    return RawDocument(source=source, text=_tidy(text)), 0
+
+
+def _load_legacy_word(source: str, data: bytes, suffix: str) -> list[RawDocument | LoadError]:
+    """.doc / .wps: by what the bytes are (see kb/loaders/office.py)."""
+    from .loaders.office import ConvertError, convert_to_text, sniff
+
+    kind = sniff(data)
+    if kind == "zip":
+        doc, _ = _load_docx(source, data)
+        return [doc]
+    if kind == "html":
+        doc, replaced = _load_html(source, data)
+        return [doc, LoadWarning(source, f"a web page saved as {suffix}; read as HTML"), *_replaced_warning(source, replaced)]
+    if kind == "text":
+        doc, replaced = _text_document(source, data)
+        return [doc, LoadWarning(source, f"plain text named {suffix}; read as text"), *_replaced_warning(source, replaced)]
+    try:
+        text = convert_to_text(data, suffix)
+    except ConvertError as e:
+        return [LoadError(source, str(e))]
+    if not text.strip():
+        return [LoadError(source, f"no text in this {suffix} file")]
+    return [RawDocument(source=source, text=_tidy(text))]
+
+
+def _load_sheet(path: str, data: bytes, suffix: str) -> list[RawDocument | LoadError]:
+    """CSV/TSV/XLSX/XLS/ODS: one report per row (see kb/loaders/sheets.py)."""
+    from .loaders.sheets import (
+        SheetError,
+        read_delimited,
+        read_workbook,
+        rows_to_documents,
+    )
+
+    replaced = 0
+    try:
+        if suffix in (".csv", ".tsv"):
+            text, replaced = decode_counting(data, path)
+            sheets = read_delimited(path, text, suffix)
+        else:
+            if suffix in (".xlsx", ".ods"):  # zips: inflated once under the limits, streamed, before calamine
+                limits.check_archive(data, path)
+            sheets = read_workbook(data)
+    except SheetError as e:
+        return [LoadError(path, str(e))]
+    return rows_to_documents(path, sheets, Path(path).stem) + _replaced_warning(path, replaced)
+
+
 _LOADERS = {
     ".txt": _text_document,
     ".md": _text_document,
@@ -509,7 +552,9 @@ _LOADERS = {
     ".htm": _load_html,
     ".pdf": _load_pdf,
     ".docx": _load_docx,
+    ".ofd": _load_ofd,
 }
+_SHEETS = (".csv", ".tsv", ".xlsx", ".xls", ".ods")
 
 
 def read_file(path: Path, limit_mb: float | None = None) -> bytes:
@@ -557,15 +602,26 @@ def _load_bytes(path: Path, data: bytes) -> list[RawDocument | LoadError]:
     try:
         if suffix == ".jsonl":
             return _load_jsonl(source, data)
-        doc, replaced = _LOADERS[suffix](source, data)
+        if suffix in _SHEETS:
+            return _load_sheet(source, data, suffix)
+        if suffix in (".doc", ".wps"):
+            items = _load_legacy_word(source, data, suffix)
+        else:
+            doc, replaced = _LOADERS[suffix](source, data)
+            items = [doc, *_replaced_warning(source, replaced)]
     except LoadError as e:
         return [e]
-    if not doc.text.strip():
+    docs = [d for d in items if isinstance(d, RawDocument)]
+    if docs and not docs[0].text.strip():
         return [LoadError(source, "empty document")]
-    limits.current().check_chars(source, len(doc.text))
+    for doc in docs:
+        limits.current().check_chars(doc.source, len(doc.text))
+    # one document from this file: its name is evidence for its title and region
+    items = [replace(d, hints={**d.hints, "file_title": Path(path).stem}) if isinstance(d, RawDocument) else d
+             for d in items]
     if suffix == ".pdf" and not data.rstrip().endswith(b"%%EOF"):
-        return [doc, LoadWarning(source, "truncated PDF (no end-of-file marker); the text read so far went in")]
-    return [doc, *_replaced_warning(source, replaced)]
+        items.append(LoadWarning(source, "truncated PDF (no end-of-file marker); the text read so far went in"))
+    return items
 
 
 def load_file(path: Path, limit_mb: float | None = None) -> list[RawDocument | LoadError]:

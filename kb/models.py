@@ -197,6 +197,7 @@ class Hit:
     dense_rank: int | None
     chunk: Chunk
     doc: Document
+    weak: bool = False  # no query word occurs in it: found by meaning alone (dense leg)
 
     def to_dict(self) -> dict:
         m = self.doc.meta
@@ -218,13 +219,15 @@ class Hit:
             "text": self.chunk.text,
             "start": self.chunk.start,
             "end": self.chunk.end,
+            "weak": self.weak,
         }
 
 
 @dataclass(frozen=True)
 class Filters:
     """Restrictions applied before top-k. Strings match as substrings (浙江 matches 浙江省).
-    Years are the years documents cover (`Metadata.year`)."""
+    Years are the years documents cover (`Metadata.year`); with `year_basis="either"` (a year a
+    query names: 2026年政府工作报告 is the one issued in 2026, which covers 2025) the issued year counts too."""
 
     year_from: int | None = None
     year_to: int | None = None
@@ -232,6 +235,7 @@ class Filters:
     region: str | None = None
     level: str | None = None
     doc_type: str | None = None
+    year_basis: Literal["covered", "either"] = "covered"
 
     def __post_init__(self) -> None:
         if self.doc_type:  # 提案答复 (kb 0.2's name) filters 提案/建议答复
@@ -242,9 +246,10 @@ class Filters:
 
     def accepts(self, doc: Document) -> bool:
         m = doc.meta
-        if self.year_from is not None and (m.year is None or m.year < self.year_from):
-            return False
-        if self.year_to is not None and (m.year is None or m.year > self.year_to):
+        if (self.year_from is not None or self.year_to is not None) and not any(
+            y is not None and (self.year_from is None or y >= self.year_from) and (self.year_to is None or y <= self.year_to)
+            for y in ((m.year, m.issued_year) if self.year_basis == "either" else (m.year,))
+        ):
             return False
         if self.province and not (m.province and self.province in m.province):
             return False

@@ -83,6 +83,8 @@ _CHROME_WORDS = {
     "返回顶部", "返回首页", "顶部", "纠错", "我要纠错", "微信", "微博", "新浪微博", "腾讯微博", "qq空间", "qq",
     "朋友圈", "豆瓣", "扫一扫", "复制链接", "保存", "首页", "视力保护色", "背景色", "无障碍", "长者模式",
     "繁体", "简体", "繁体版", "简体版", "阅读次数", "浏览次数", "打印页面", "小字", "大字", "中字",
+    "下载", "全屏", "加大", "还原", "减小", "放大", "缩小", "分享到微信", "分享到微博", "分享到qq", "×", "x",
+    "收藏本文", "字号大小",
 }  # fmt: skip
 _WEAK_CHROME = {"大", "中", "小", "简", "繁", "默认", "返回", "保存", "顶部", "微信", "微博", "qq"}
 _CHROME_SPLIT = re.compile(r"[\s::【】\[\]()()|/·•,,、<>《》]+")
@@ -90,16 +92,26 @@ _CHROME_SPLIT = re.compile(r"[\s::【】\[\]()()|/·•,,、<>《》]+")
 _LINE_NOISE = re.compile(
     r"(?:此(?:信息|页面|文件|文章)|该(?:信息|页面|文件|文章))?已归档"
     r"|(?:上一篇|下一篇|上一条|下一条|上一页|下一页)\s*[::].{0,80}"
-    r"|(?:相关链接|相关文章|相关阅读|相关新闻|相关文件|相关稿件)\s*[::]?"
+    r"|(?:相关链接|相关文章|相关阅读|相关新闻|相关文件|相关稿件|相关报道|相关文档|相关附件|相关专题)\s*(?:[::]|>>)?"
+    r"|[》>]*\s*点击(?:图片)?进入专题\s*[《<]*"
+    r"|[^\n]{0,80}(?:记者|通讯员|摄影)[ \u4e00-\u9fff·]{1,14}摄"  # a photo's caption and credit
     r"|是否继续[??]?|(?:继续访问|放弃)(?:\s+(?:继续访问|放弃))*"
 )
 # Copyright/licence lines; a sentence that merely mentions 版权 is not one.
-_COPYRIGHT = re.compile(r"[^。;;!!??]{0,60}(?:版权所有|ICP备|公网安备|网站标识码|Copyright|©)[^。;;!!??]{0,80}", re.I)
+_COPYRIGHT = re.compile(r"[^。;;!!??]{0,60}(?:版权所有|ICP备|公网安备|网站标识码|Copyright|©)[^。;;!!??]{0,80}", re.IGNORECASE)
 # Footer lines too generic to drop anywhere but at the very end of a page.
 _FOOTER_NOISE = re.compile(
-    r"(?:主办单位|承办单位|主办|承办|协办单位|技术支持|运维单位|维护单位|网站地图|联系我们|网站声明|隐私声明)"
+    r"(?:主办单位|承办单位|主办|承办|协办单位|技术支持|运维单位|维护单位|网站地图|联系我们|网站声明|隐私声明|编辑)"
     r"(?:\s*[::|].{0,80})?"
+    r"|[(（]\s*来源\s*[::][^)）]{1,40}[)）]"
 )
+# Whole lines that open what a portal appends after an article (related links, the editor, the QR
+# prompt): in the last fifth of a page, everything from such a line on is the portal's, not the report's.
+_TRAILER = re.compile(
+    r"(?:相关链接|相关文章|相关阅读|相关新闻|相关文件|相关稿件|相关报道|相关文档|相关附件|相关专题|责任编辑|扫一扫在手机打开当前页)"
+    r"\s*(?:[::]|>>)?.{0,20}"
+)
+_SHORT_LINE = 10  # characters: the pieces of a share/font-size bar spread one per line
 
 # ---------------------------------------------------------------------------------------------
 # header fields
@@ -108,7 +120,7 @@ _LABELS = (
     "索引号", "信息索引号", "索引", "主题分类", "体裁分类", "组配分类", "服务对象分类", "信息分类", "信息类别",
     "发文机关", "发文机构", "发布机构", "发布单位", "发文单位", "公开主体", "信息公开主体", "生成机构",
     "所属机构", "责任部门", "文号", "发文字号", "文件编号", "成文日期", "发文日期", "发布日期", "公开日期",
-    "生成日期", "生效日期", "废止日期", "实施日期", "印发日期", "日期", "发布时间", "更新时间", "来源",
+    "生成日期", "生效日期", "废止日期", "实施日期", "印发日期", "日期", "发布时间", "发表时间", "时间", "更新时间", "来源",
     "信息来源", "文章来源", "公开方式", "公开形式", "公开范围", "公开时限", "有效性", "时效性", "效力状态",
     "主题词", "关键词", "标题", "信息名称", "文件名称", "作者", "责任编辑", "浏览次数", "浏览量", "点击数",
     "点击量", "访问量", "阅读量", "阅读次数",
@@ -173,8 +185,8 @@ def _is_footer_noise(s: str) -> bool:
     return _is_noise(s) or bool(_FOOTER_NOISE.fullmatch(s))
 
 
-def _looks_like_title(s: str) -> bool:
-    """A short heading line naming the document (关于…的报告, …年度法治政府建设工作情况)."""
+def looks_like_title(s: str) -> bool:
+    """A short heading line naming the document (关于…的报告, …年度法治政府建设工作情况); `s` folded."""
     if not 5 <= len(s) <= 80 or s[-1] in "。,,;;::!!??、":
         return False
     if _ENUMERATOR.match(s) or _DATE_ONLY.fullmatch(s) or _LABEL_RE.match(s):
@@ -274,6 +286,76 @@ def _prepare(raw: str) -> list[str]:
     return [kept for line, folded in pairs if (kept := _cut_inline(line, folded)) is not None]
 
 
+def _drop_chrome_runs(lines: list[str]) -> list[str]:
+    """Share/font-size bars and breadcrumbs scraped one piece a line (下载 / 打印 / 【字号： / 加大 / 】,
+    您的位置: / 首页 / > / 要闻): a run of short lines that reads as chrome once joined is dropped."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and 0 < len(lines[j].strip()) <= _SHORT_LINE:
+            j += 1
+        if j - i >= 2:
+            run = lines[i:j]
+            joined = fold(" ".join(x.strip() for x in run))
+            if _is_chrome_bar(joined) or _is_crumb(joined):
+                i = j
+                continue
+            # a breadcrumb's tail: 您的位置: / 首页 / > / 要闻 / 要闻, then the title
+            if _LOCATION_PREFIX.match(fold(run[0].strip())):
+                i = j
+                continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
+def _join_split_fields(lines: list[str]) -> list[str]:
+    """`来源:` on one line and its value on the next (四川日报) → one field line."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        folded = fold(line.strip())
+        if (i + 1 < len(lines) and _LABEL_RE.fullmatch(folded) and lines[i + 1].strip()
+                and len(lines[i + 1].strip()) <= 40 and not _LABEL_RE.match(fold(lines[i + 1].strip()))
+                and not _is_noise(fold(lines[i + 1].strip()))):
+            out.append(f"{line.strip()} {lines[i + 1].strip()}")
+            i += 2
+            continue
+        out.append(line)
+        i += 1
+    return out
+
+
+def _cut_trailer(lines: list[str]) -> list[str]:
+    """Drop what a portal appends after the article (see _TRAILER)."""
+    if len(lines) < 10:
+        return lines
+    for i in range(int(len(lines) * 0.8), len(lines)):
+        if _TRAILER.fullmatch(fold(lines[i].strip())):
+            return lines[:i]
+    return lines
+
+
+def _before_title(lines: list[str], title: str | None, fields: dict[str, str]) -> list[str]:
+    """A container that states the title (a spreadsheet column, a page's <title>): what a scrape
+    has above the first line that *is* the title is the portal's header — its fields are kept,
+    its lines dropped."""
+    if not title:
+        return lines
+    want = re.sub(r"\s+", "", fold(title))
+    for t, line in enumerate(lines[:20]):
+        if re.sub(r"\s+", "", fold(line.strip().strip("|"))) == want:
+            if t:
+                for above in lines[:t]:
+                    for cell in _cells(above):
+                        for label, value in _field_pairs(cell) or []:
+                            _store(fields, label, value)
+            return lines[t:]
+    return lines
+
+
 def _read_header(lines: list[str], fields: dict[str, str]) -> tuple[_Header, int, list[str]]:
     """Walk the top of the page: chrome, field rows and the title, until body text starts.
 
@@ -290,7 +372,7 @@ def _read_header(lines: list[str], fields: dict[str, str]) -> tuple[_Header, int
                 i += 1
             elif (pairs := _field_pairs(cell)) is not None:
                 i = _take_fields(cells, i, pairs, fields)
-            elif not head.lines and _looks_like_title(cell.folded):  # only the first kept line: never reorder
+            elif not head.lines and looks_like_title(cell.folded):  # only the first kept line: never reorder
                 head.title = cell.text
                 head.lines.append(cell.text)
                 i += 1
@@ -348,14 +430,16 @@ def _lines_out(head: _Header, first: list[str], body: Iterator[str | None]) -> l
     return out
 
 
-def clean(raw: str) -> CleanText:
+def clean(raw: str, title: str | None = None) -> CleanText:
     """Scrape → noise-free text in its original script, with the page title and header fields.
 
     Body sentences are never re-flowed or rewritten: only chrome lines/cells are dropped, pipes
-    become tab-separated cells, indentation is trimmed and blank-line runs are collapsed.
+    become tab-separated cells, indentation is trimmed and blank-line runs are collapsed. `title`,
+    when the container states one, marks where the article starts (see `_before_title`).
     """
-    lines = _prepare(raw)
     fields: dict[str, str] = {}
+    lines = _cut_trailer(_join_split_fields(_drop_chrome_runs(_prepare(raw))))
+    lines = _before_title(lines, title, fields)
     head, start, first = _read_header(lines, fields)
     end = _read_footer(lines, start + 1, fields) if start < len(lines) else len(lines)
     body = (_body_line(line) for line in lines[start + 1 : end])

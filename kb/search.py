@@ -16,19 +16,21 @@ from .bm25 import BM25Index
 from .dense import DenseIndex
 from .embed import Embedder
 from .fusion import rrf
-from .models import Document, Filters, Hit, SearchMode
+from .models import Chunk, Document, Filters, Hit, SearchMode
 from .normalise import fold
+from .phrases import PhraseIndex, squash
+from .places import RegionGazetteer, short_name
+from .question import Practice, Reading, read_question, _unwrap
+from .settings import Settings, settings
 from .store import Store
 from .tokenize import Tokenizer
 
-# Weight of the dense leg in the fusion (BM25's is 1). The default embedder, 4-bit
-# multilingual-e5-small, ranks short Chinese policy terms worse than BM25 (dev set, README table):
-# at equal weight hybrid R@10 0.903 / MRR 0.889, at 0.5 0.951 / 0.944 — above either leg alone.
-DENSE_WEIGHT = 0.5
-
 _PHRASE = re.compile(r"[“\"「『]([^“”\"「」『』]+)[”\"」』]")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_ADMIN_SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|新区|街道|省|市|区|县|镇|乡)$")
+# X（以下简称“Y”） / X(简称Y): a name the corpus itself abbreviates.
+_ABBREVIATION = re.compile(
+    r"([\u4e00-\u9fff0-9+]{3,30})[（(](?:以下|下)?简称(?:为)?[:：]?\s*[“\"「『]?([\u4e00-\u9fff0-9+]{2,12})[”\"」』]?[）)]"
+)
 
 
 @dataclass(frozen=True)
@@ -45,59 +47,14 @@ def quoted_phrases(folded: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in _PHRASE.findall(folded) if p.strip())
 
 
-def short_name(name: str) -> str:
-    """密云区 → 密云, 浙江省 → 浙江: the form people write in questions."""
-    stem = _ADMIN_SUFFIX.sub("", name)
-    return stem if len(stem) >= 2 else name
-
-
-class RegionGazetteer:
-    """Region names that occur in this corpus, for recognising a region named in a query."""
-
-    def __init__(self, docs: list[Document]) -> None:
-        self.provinces: dict[str, str] = {}
-        self.regions: dict[str, str] = {}
-        for d in docs:
-            m = d.meta
-            if m.province:
-                for form in {m.province, short_name(m.province)}:
-                    self.provinces[form] = m.province
-            for name in (m.region, m.city, m.county, m.town):
-                if name and name not in ("全国", "中国"):
-                    for form in {name, short_name(name)}:
-                        self.regions.setdefault(form, name)
-
-        # Longest names first, sorted once: a query is checked against every name.
-        self._region_forms = sorted(self.regions, key=len, reverse=True)
-        self._province_forms = sorted(self.provinces, key=len, reverse=True)
-
-    def find(self, folded: str) -> tuple[str | None, str | None]:
-        """(province, region) named in a query, longest match first."""
-        region = next((self.regions[n] for n in self._region_forms if n in folded), None)
-        province = next((self.provinces[n] for n in self._province_forms if n in folded), None)
-        if region and province and short_name(province) in region:
-            province = None
-        return province, region
-
-    def names_in(self, folded: str) -> list[str]:
-        """Every region named in a text (canonical names, in order of appearance, no overlaps)."""
-        taken: list[tuple[int, int, str]] = []
-        for form in self._region_forms:
-            start = folded.find(form)
-            while start >= 0:
-                end = start + len(form)
-                if all(end <= s or start >= e for s, e, _ in taken):
-                    taken.append((start, end, self.regions[form]))
-                start = folded.find(form, end)
-        names: list[str] = []
-        for _, _, name in sorted(taken):
-            if name not in names:
-                names.append(name)
-        return names
-
-
 class Searcher:
-    """Owns the loaded legs; one per opened index, shared across queries (and UI sessions)."""
+    """Owns the loaded legs; one per opened index, shared across queries (and UI sessions).
+
+    Besides the two legs it answers what question understanding asks of the corpus (the `Corpus`
+    protocol of question.py: is a phrase attested, in how many passages) and what the answer
+    layer needs (passages that state a practice, similarities, neighbours) — the answer layer
+    talks to the index only through these public methods.
+    """
 
     def __init__(
         self,
@@ -107,12 +64,14 @@ class Searcher:
         dense: DenseIndex | None,
         embedder: Embedder,
         docs: list[Document],
+        config: Settings | None = None,
     ) -> None:
         self.store = store
         self.tokenizer = tokenizer
         self.bm25 = bm25
         self.dense = dense
         self.embedder = embedder
+        self.settings = config or settings()
         self.docs = {d.doc_id: d for d in docs}
         self._doc_order = list(self.docs)
         doc_index = {doc_id: i for i, doc_id in enumerate(self._doc_order)}
@@ -120,9 +79,166 @@ class Searcher:
         doc_of_chunk = dict(zip(ids.tolist(), (doc_index[d] for d in doc_ids)))
         self.row_doc = np.array([doc_of_chunk.get(int(c), -1) for c in bm25.chunk_ids], dtype=np.int64)
         self.gazetteer = RegionGazetteer(docs)
-        self._joined: tuple[str, np.ndarray] | None = None
         self._mask_cache: dict[Filters, np.ndarray] = {}
         self._doc_mask_cache: dict[Filters, np.ndarray] = {}
+        self._counts: dict[str, int] = {}
+        self._abbreviations: tuple[tuple[str, ...], ...] | None = None
+        self._readings: dict[str, Reading] = {}
+        self._short_rows: dict[str, list[int]] = {}
+        self._named: frozenset[str] | None = None
+
+    # ---- what the corpus states (question.Corpus) -----------------------------------------
+    def phrase_count(self, phrase: str) -> int:
+        """Passages containing the phrase, squash-insensitive (cached per loaded index)."""
+        key = squash(phrase)
+        n = self._counts.get(key)
+        if n is None:
+            if len(self._counts) > 50_000:
+                self._counts.clear()
+            index = PhraseIndex(self.store.db)
+            if index.usable(key):
+                n = index.count(key)
+            else:  # two characters: trigrams cannot say; a word of the BM25 vocabulary can
+                n = int(len(self.bm25.rows_with(key))) if key else 0
+            self._counts[key] = n
+        return n
+
+    def pattern_count(self, pattern: str, needs: tuple[str, ...]) -> int:
+        return len(self.rows_matching(pattern, needs))
+
+    def rows_matching(self, pattern: str, needs: tuple[str, ...], limit: int = 5_000) -> list[int]:
+        """Chunk ids whose folded text matches `pattern`, checked among the passages holding every
+        phrase in `needs` (the rarest first; at most `limit` candidates are read)."""
+        key = "\x01" + pattern
+        cached = self._counts.get(key)
+        if cached == 0:
+            return []
+        sets = sorted((self.rows_with_phrase(n) for n in needs), key=len)
+        cands = set(sets[0]) if sets else set()
+        for other in sets[1:]:
+            cands &= set(other)
+        regex = re.compile(pattern)
+        found = sorted(c for c, ch in self.store.chunks(sorted(cands)[:limit]).items() if regex.search(ch.folded))
+        self._counts[key] = len(found)
+        return found
+
+    def cut(self, folded: str) -> list[str]:
+        return self.tokenizer.cut(folded)
+
+    def named_terms(self) -> frozenset[str]:
+        """Practice names this index knows: the shipped lexicon and the corpus's quoted terms."""
+        if self._named is None:
+            self._named = frozenset(self.tokenizer.terms)
+        return self._named
+
+
+    def abbreviations(self) -> tuple[tuple[str, ...], ...]:
+        """(full name, short name) pairs the corpus defines: X（以下简称“Y”）, Y's characters in X, in order."""
+        if self._abbreviations is None:
+            pairs: set[tuple[str, str]] = set()
+            ids = PhraseIndex(self.store.db).rows("简称")
+            for chunk in self.store.chunks(ids).values():
+                for m in _ABBREVIATION.finditer(chunk.folded):
+                    full = "".join(_unwrap(self.cut(m.group(1)))) or m.group(1)
+                    short = m.group(2)
+                    full = full[max(0, full.find(short[0])):] if short[0] in full else full
+                    if short != full and short not in full and _subsequence(short, full):
+                        pairs.add((squash(full), squash(short)))
+            self._abbreviations = tuple(sorted(pairs))
+        return self._abbreviations
+
+    def rows_with_phrase(self, phrase: str) -> list[int]:
+        """Chunk ids whose text contains the phrase (squash-insensitive, verified), ascending."""
+        key = squash(phrase)
+        index = PhraseIndex(self.store.db)
+        if index.usable(key):
+            return index.rows(key)
+        if not key:
+            return []
+        # Two characters: trigrams cannot say. A scan, cached per loaded index (short practice names
+        # are rare; a word of two characters is usually a BM25 token, which phrase_count uses instead).
+        cached = self._short_rows.get(key)
+        if cached is None:
+            cached = [r[0] for r in self.store.db.execute(
+                "SELECT chunk_id FROM chunks WHERE instr(folded, ?) > 0 ORDER BY chunk_id", (key,))]
+            self._short_rows[key] = cached
+        return cached
+
+    def rows_stating(self, practice: Practice, filters: Filters | None = None) -> list[int]:
+        """Chunk ids of the passages (inside `filters`) that state the practice: one of its variants occurs."""
+        return self._inside(self._stating(practice), filters)
+
+    def rows_with_parts(self, practice: Practice, filters: Filters | None = None) -> list[int]:
+        """Chunk ids of the passages (inside `filters`) holding every part of a practice not stated
+        as a whole (related passages, not statements of it)."""
+        if len(practice.parts) < 2:
+            return []
+        sets = [set(self.rows_with_phrase(p)) for p in practice.parts]
+        return self._inside(set.intersection(*sets), filters)
+
+    def _stating(self, practice: Practice) -> set[int]:
+        ids: set[int] = set()
+        for v in practice.variants:
+            ids.update(self.rows_matching(v.pattern, v.needs) if v.pattern else self.rows_with_phrase(v.form))
+        return ids
+
+    def _inside(self, ids: set[int], filters: Filters | None) -> list[int]:
+        if filters is not None and not filters.is_empty():
+            ok = self._doc_mask(filters)
+            index = {d: i for i, d in enumerate(self._doc_order)}
+            chunks = self.store.chunks(sorted(ids))
+            ids = {c for c, ch in chunks.items() if ch.doc_id in index and ok[index[ch.doc_id]]}
+        return sorted(ids)
+
+    def chunks_of_region(self, region: str, filters: Filters | None = None) -> set[int]:
+        """Chunk ids of the documents (inside `filters`) whose own region is `region` — not the
+        documents of places inside it; empty when it has none."""
+        ok = self._doc_mask(filters) if filters is not None and not filters.is_empty() else None
+        own = [i for i, d in enumerate(self._doc_order)
+               if self.docs[d].meta.region == region and (ok is None or ok[i])]
+        if not own:
+            return set()
+        return set(self.bm25.chunk_ids[np.isin(self.row_doc, own)].tolist())
+
+    def names_in(self, folded: str) -> list[str]:
+        """Region names of this corpus a text mentions (canonical), in order of appearance."""
+        return self.gazetteer.names_in(folded)
+
+    def read(self, folded: str, phrases: tuple[str, ...] = ()) -> Reading:
+        """Intent and practice of a (folded) query or question, resolved against this corpus."""
+        key = folded + "\x00" + "\x00".join(phrases)
+        reading = self._readings.get(key)
+        if reading is None:
+            names = self.names_in(folded)
+            aliases = [a for n in names for a in (n, short_name(n))]
+            reading = read_question(folded, phrases, aliases, self)
+            if len(self._readings) > 4096:
+                self._readings.clear()
+            self._readings[key] = reading
+        return reading
+
+    # ---- what the answer layer asks -----------------------------------------------------------
+    def chunks(self, chunk_ids) -> dict[int, Chunk]:
+        return self.store.chunks(chunk_ids)
+
+    def similarities(self, text: str, chunk_ids: list[int]) -> dict[int, float]:
+        """Cosine similarity of `text` (as a query) to each embedded passage among `chunk_ids`."""
+        vectors = self.store.vectors_for(self.embedder.id, self.embedder.dim, chunk_ids)
+        if not vectors:
+            return {}
+        qv = self.embedder.embed_query(text)
+        return {cid: float(np.dot(v, qv)) for cid, v in vectors.items()}
+
+    def neighbours(self, chunk_id: int, n: int) -> list[int]:
+        """Passages nearest to a stored passage (dense; BM25 on its words when it has no vector yet)."""
+        vectors = self.store.vectors_for(self.embedder.id, self.embedder.dim, [chunk_id])
+        if chunk_id in vectors and self.dense is not None and len(self.dense):
+            ids, _ = self.dense.search(vectors[chunk_id], n)
+            return ids.tolist()
+        chunk = self.store.chunks([chunk_id]).get(chunk_id)
+        if chunk is None:
+            return []
+        return self.bm25_ranking(self.parse(chunk.folded[:200], infer=False), n, None)
 
     # ---- query understanding -----------------------------------------------------------
     def parse(self, query: str, filters: Filters | None = None, infer: bool = True) -> ParsedQuery:
@@ -135,7 +251,7 @@ class Searcher:
             inferred = self._named_filters(folded)
             merged = filters
             if filters.year_from is None and filters.year_to is None and inferred.year_from:
-                merged = replace(merged, year_from=inferred.year_from, year_to=inferred.year_to)
+                merged = replace(merged, year_from=inferred.year_from, year_to=inferred.year_to, year_basis="either")
             if not filters.region and inferred.region:
                 merged = replace(merged, region=inferred.region)
             if not filters.province and not filters.region and inferred.province:
@@ -167,7 +283,7 @@ class Searcher:
             self._doc_mask_cache[filters] = mask
         return mask
 
-    def row_mask(self, filters: Filters, phrases: tuple[str, ...] = ()) -> np.ndarray | None:
+    def row_mask(self, filters: Filters, phrases: tuple[str, ...] = (), restrict=None) -> np.ndarray | None:
         """Bool per BM25 row, or None when nothing restricts the search."""
         mask = None
         if not filters.is_empty():
@@ -177,42 +293,13 @@ class Searcher:
                 doc_ok = np.append(self._doc_mask(filters), False)  # index -1 → chunk of a vanished doc
                 self._mask_cache[filters] = doc_ok[self.row_doc]
             mask = self._mask_cache[filters]
-        if phrases:
-            has = self._phrase_rows(phrases)
+        for phrase in phrases:  # a quoted phrase must occur (punctuation- and quote-insensitive)
+            has = np.isin(self.bm25.chunk_ids, np.asarray(self.rows_with_phrase(phrase), dtype=np.int64))
+            mask = has if mask is None else (mask & has)
+        if restrict is not None:
+            has = np.isin(self.bm25.chunk_ids, np.asarray(list(restrict), dtype=np.int64))
             mask = has if mask is None else (mask & has)
         return mask
-
-    def _phrase_rows(self, phrases: tuple[str, ...]) -> np.ndarray:
-        """Rows whose text contains every phrase: `str.find` over all rows joined (C speed, exact
-        substring semantics, unlike a token lookup that misses a phrase inside a longer token)."""
-        joined, starts = self._joined_rows()
-        has = np.ones(len(starts), dtype=bool)
-        for phrase in phrases:
-            found = np.zeros(len(starts), dtype=bool)
-            at = joined.find(phrase)
-            while at >= 0:
-                row = int(np.searchsorted(starts, at, side="right")) - 1
-                found[row] = True
-                at = joined.find(phrase, starts[row + 1] if row + 1 < len(starts) else len(joined))
-            has &= found
-        return has
-
-    def _joined_rows(self) -> tuple[str, np.ndarray]:
-        """All row texts in one string (NUL-separated) and each row's start offset, built once."""
-        if self._joined is None:
-            rows = self._row_texts()
-            lengths = np.fromiter((len(r) + 1 for r in rows), dtype=np.int64, count=len(rows))
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(rows) else np.zeros(0, np.int64)
-            self._joined = ("\x00".join(rows), starts)
-        return self._joined
-
-    def _row_texts(self) -> list[str]:
-        """Folded text per BM25 row, in row order."""
-        rows = list(self.store.iter_folded())
-        if len(rows) != len(self.bm25):  # store changed after the segment was built
-            found = self.store.chunks(self.bm25.chunk_ids.tolist())
-            rows = [found[int(c)].folded if int(c) in found else "" for c in self.bm25.chunk_ids]
-        return rows
 
     # ---- the legs ----------------------------------------------------------------------
     def bm25_ranking(self, q: ParsedQuery, n: int, mask: np.ndarray | None) -> list[int]:
@@ -234,44 +321,108 @@ class Searcher:
         mode: SearchMode = "hybrid",
         filters: Filters | None = None,
         max_per_doc: int | None = None,
-        depth: int = 100,
+        depth: int | None = None,
         infer_filters: bool = True,
-        dense_weight: float = DENSE_WEIGHT,
+        dense_weight: float | None = None,
+        restrict=None,
     ) -> list[Hit]:
+        """Hybrid search. Passages that state the query's practice (its words as one phrase, or a
+        variant — see question.py) rank above passages with scattered words; within each group the
+        fused rank decides. `restrict` (chunk ids) limits the candidates, like a filter."""
         if mode not in ("bm25", "dense", "hybrid"):
             raise ValueError(f"unknown search mode {mode!r}: use bm25, dense or hybrid")
+        if k <= 0:
+            return []
+        cfg = self.settings.retrieval
         q = self.parse(query, filters, infer=infer_filters)
-        mask = self.row_mask(q.filters, q.phrases)
+        mask = self.row_mask(q.filters, q.phrases, restrict)
         if mask is not None and not mask.any():
             return []
-        n = max(depth, k * 3 if max_per_doc else k)
-        bm25_ids = self.bm25_ranking(q, n, mask) if mode in ("bm25", "hybrid") else []
+        n = max(depth or cfg.depth, k * 3 if max_per_doc else k)
         dense_ids = self.dense_ranking(q, n, mask) if mode in ("dense", "hybrid") else []
+        stated = self._states_something(q)
+        if mode == "hybrid" and not stated and dense_ids and cfg.expand_terms:
+            q = self._expanded(q, dense_ids[: cfg.expand_from])
+        bm25_ids = self.bm25_ranking(q, n, mask) if mode in ("bm25", "hybrid") else []
         if mode == "bm25":
-            fused = [(c, 1.0 / (60 + r)) for r, c in enumerate(bm25_ids, 1)]
+            fused = [(c, 1.0 / (cfg.rrf_k + r)) for r, c in enumerate(bm25_ids, 1)]
         elif mode == "dense":
-            fused = [(c, 1.0 / (60 + r)) for r, c in enumerate(dense_ids, 1)]
+            fused = [(c, 1.0 / (cfg.rrf_k + r)) for r, c in enumerate(dense_ids, 1)]
         else:
-            fused = rrf([bm25_ids, dense_ids], weights=[1.0, dense_weight])
-        return self._hits(fused, bm25_ids, dense_ids, k, max_per_doc)
+            weight = dense_weight if dense_weight is not None else (
+                cfg.dense_weight if stated else cfg.dense_weight_unstated)
+            fused = rrf([bm25_ids, dense_ids], k=cfg.rrf_k, weights=[1.0, weight])
+        return self._hits(fused, bm25_ids, dense_ids, k, max_per_doc, q)
 
-    def _hits(self, fused, bm25_ids, dense_ids, k, max_per_doc) -> list[Hit]:
+    def _states_something(self, q: ParsedQuery) -> bool:
+        """Does some passage state the query's practice (its words as a phrase, or a variant)? When
+        none does (a paraphrase), BM25 only matches scattered words and the dense leg counts more."""
+        practice = self.read(q.folded, q.phrases).practice
+        return practice is not None and practice.attested
+
+    def _expanded(self, q: ParsedQuery, top: list[int]) -> ParsedQuery:
+        """Pseudo-relevance feedback for a query no passage words: the named practices (lexicon and
+        quoted terms) that recur in the dense leg's best passages join the BM25 query — 企业不用申请就
+        能享受惠企政策 finds 免申即享 passages by that name."""
+        cfg = self.settings.retrieval
+        named = self.named_terms()
+        counts: dict[str, int] = {}
+        for chunk in self.store.chunks(top).values():
+            for term in set(self.tokenizer.tokens(chunk.folded)) & named:
+                counts[term] = counts.get(term, 0) + 1
+        picked = [t for t, c in sorted(counts.items(), key=lambda tc: (-tc[1], -len(tc[0])))
+                  if c >= cfg.expand_min_passages and t not in q.tokens][: cfg.expand_terms]
+        return replace(q, tokens=q.tokens + tuple(picked)) if picked else q
+
+    def _evidence(self, q: ParsedQuery):
+        """A function chunk → 2 (states the practice in its text), 1 (in its title or section path),
+        0 (neither): the first sort key of the results."""
+        practice = self.read(q.folded, q.phrases).practice
+        if practice is None or not (practice.variants or len(practice.parts) >= 2):
+            return None
+
+        def tier(chunk: Chunk, doc: Document) -> int:
+            if practice.variants and practice.find(chunk.folded):
+                return 2
+            context = fold(" ".join((doc.meta.title, *chunk.section)))
+            return 1 if practice.find(context) or practice.find_parts(chunk.folded) else 0
+
+        return tier
+
+    def _hits(self, fused, bm25_ids, dense_ids, k, max_per_doc, q: ParsedQuery) -> list[Hit]:
+        """Hits in (evidence tier, fused rank) order. A hit is *weak* when no query word occurs in it
+        (found by the dense leg alone): shown, but flagged."""
         bm25_rank = {c: r for r, c in enumerate(bm25_ids, 1)}
         dense_rank = {c: r for r, c in enumerate(dense_ids, 1)}
-        chunks = self.store.chunks(c for c, _ in fused[: max(k * 4, 50)])  # enough for most caps
-        hits: list[Hit] = []
-        per_doc: dict[str, int] = {}
-        for chunk_id, score in fused:
-            chunk = chunks.get(chunk_id) or self.store.chunks([chunk_id]).get(chunk_id)
+        evidence = self._evidence(q)
+        words = [t for t in q.tokens if len(t) >= 2] or list(q.tokens)
+        chunks = self.store.chunks(c for c, _ in fused)
+        scored = []
+        for order, (chunk_id, score) in enumerate(fused):
+            chunk = chunks.get(chunk_id)
             if chunk is None or chunk.doc_id not in self.docs:
                 continue  # deleted since the segment was built
+            doc = self.docs[chunk.doc_id]
+            scored.append((-(evidence(chunk, doc) if evidence else 0), order, score, chunk, doc))
+        scored.sort(key=lambda s: (s[0], s[1]))
+        hits: list[Hit] = []
+        per_doc: dict[str, int] = {}
+        for _, _, score, chunk, doc in scored:
             if max_per_doc and per_doc.get(chunk.doc_id, 0) >= max_per_doc:
                 continue
             per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1
-            hits.append(Hit(len(hits) + 1, score, bm25_rank.get(chunk_id), dense_rank.get(chunk_id), chunk, self.docs[chunk.doc_id]))
+            weak = bm25_rank.get(chunk.chunk_id) is None and not any(w in chunk.folded for w in words)
+            hits.append(Hit(len(hits) + 1, score, bm25_rank.get(chunk.chunk_id), dense_rank.get(chunk.chunk_id),
+                            chunk, doc, weak=weak))
             if len(hits) >= k:
                 break
         return hits
+
+
+def _subsequence(short: str, full: str) -> bool:
+    """Are the characters of `short` in `full`, in order (首违不罚 in 首次违法不予处罚)?"""
+    it = iter(full)
+    return all(ch in it for ch in short)
 
 
 def parse_year_range(spec: str) -> tuple[int | None, int | None]:

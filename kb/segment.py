@@ -66,6 +66,7 @@ class Manifest:
     counts: dict[str, int] = field(default_factory=dict)
     dense_kind: str | None = None
     updated_at: str | None = None
+    settings: dict = field(default_factory=dict)  # kb.settings.Settings.to_dict() at the last build
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -102,6 +103,9 @@ class Manifest:
         if out.dense_kind is not None and out.dense_kind not in DENSE_KINDS:
             raise ValueError(f"dense_kind {out.dense_kind[:40]!r} is not one of {', '.join(DENSE_KINDS)}")
         out.updated_at = _field(data, "updated_at", str, optional=True)
+        out.settings = data.get("settings") or {}
+        if not isinstance(out.settings, dict):
+            raise ValueError(f"'settings' must be an object, not {type(out.settings).__name__}")
         return out
 
 

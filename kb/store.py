@@ -13,6 +13,7 @@ A file that is not a kb database — empty, foreign, replaced — is refused bef
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,12 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from .models import Chunk, ChunkSpan, Document, Metadata, with_corrections
+from .phrases import MIGRATION as PHRASE_INDEX
 from .segment import MANIFEST, IndexUnusable
 
 DB_NAME = "kb.sqlite"
 IDLE_READERS = 8  # read connections kept open between reads (more are opened while busy)
 
-_MIGRATIONS: list[str] = [
+# A migration is one script (split at ';') or a tuple of statements (when a statement holds ';').
+_MIGRATIONS: list[str | tuple[str, ...]] = [
     # 1: documents, their sources, chunks, embedding cache
     """
     CREATE TABLE documents (
@@ -108,6 +111,8 @@ _MIGRATIONS: list[str] = [
         removed_at TEXT DEFAULT CURRENT_TIMESTAMP
     );
     """,
+    # 4: a substring index over every passage, kept in step by triggers (see phrases.py)
+    PHRASE_INDEX,
 ]
 
 _META_FIELDS = [f.name for f in fields(Metadata)]
@@ -203,7 +208,8 @@ class Store:
             )
         for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
             with self.transaction():
-                for statement in filter(str.strip, script.split(";")):
+                statements = script.split(";") if isinstance(script, str) else script
+                for statement in filter(str.strip, statements):
                     self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number}")
 
@@ -358,8 +364,9 @@ class Store:
             (doc.content_hash, doc.source, doc.meta.title),
         )
         self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))  # cascades to chunks, sources
-        for source in sources:  # the file is read again next time (and then skipped as removed)
-            self.db.execute("DELETE FROM files WHERE path = ?", (str(Path(source).resolve()),))
+        for source in sources:  # its file is read again next time (and the document skipped as removed)
+            path = re.sub(r"#(?:L\d+|row\d+|.+!row\d+)$", "", source)  # a JSONL line, a spreadsheet row
+            self.db.execute("DELETE FROM files WHERE path = ?", (str(Path(path).resolve()),))
         return doc
 
     def update_metadata(self, doc_id: str, meta: Metadata) -> None:

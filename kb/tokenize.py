@@ -8,6 +8,7 @@ named practice such as 综合查一次 is one token instead of 综合/查/一次
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -64,6 +65,28 @@ def _contained_terms(terms: set[str]) -> dict[str, tuple[str, ...]]:
         if inner:
             out[term] = inner
     return out
+
+
+@lru_cache(maxsize=1)
+def dictionary() -> dict[str, tuple[int, str]]:
+    """jieba's dictionary: word → (frequency, part-of-speech tag), read once per process and shared
+    (question reading asks for verbs, place matching for common words)."""
+    import jieba
+
+    entries: dict[str, tuple[int, str]] = {}
+    with open(os.path.join(os.path.dirname(jieba.__file__), "dict.txt"), encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3:
+                entries[parts[0]] = (int(parts[1]), parts[2])
+    return entries
+
+
+def is_verb(word: str) -> bool:
+    """A verb by jieba's dictionary tags ('v', 'vd'; not the verbal noun 'vn', which names things:
+    监管, 服务). Words the dictionary lacks (lexicon terms, 利企) are not."""
+    entry = dictionary().get(word)
+    return entry is not None and entry[1] in ("v", "vd")
 
 
 class Tokenizer:

@@ -26,12 +26,13 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .ingest import IngestReport
 from .knowledgebase import KnowledgeBase
 from .limits import LimitExceeded, Limits
+from .models import Document
 
 MAX_NAME_CHARS = 80  # 80 CJK characters are 240 bytes in UTF-8: under every file system's 255
 SOURCE_PREFIX = "upload"
@@ -49,6 +50,7 @@ class Upload:
 class UploadResult:
     report: IngestReport
     status: dict  # the index after the ingest (KnowledgeBase.status())
+    documents: dict[str, Document] = field(default_factory=dict)  # by source: those this upload added or updated
 
 
 def safe_name(name: str) -> str:
@@ -136,9 +138,11 @@ def ingest_uploads(
                                      limits=limits, sources=saved)
                 _merge(report, done)
             status = writer.status()
+            changed = {source for source, outcome, _ in report.outcomes if outcome in ("added", "updated")}
+            documents = {d.source: d for d in writer.documents() if d.source in changed} if changed else {}
         finally:
             writer.close()
-    return UploadResult(report, status)
+    return UploadResult(report, status, documents)
 
 
 def _merge(into: IngestReport, other: IngestReport) -> None:

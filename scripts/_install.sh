@@ -16,3 +16,9 @@ if [ ! -f "$STAMP" ]; then
   .venv/bin/python -m pip install --quiet -e ".${EXTRAS:+[$EXTRAS]}"
   touch "$STAMP"
 fi
+# Programs kb runs beside Python: LibreOffice (headless) reads legacy Word .doc and WPS .wps files.
+if ! command -v soffice >/dev/null 2>&1 && ! command -v libreoffice >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libreoffice-writer-nogui >/dev/null
+fi

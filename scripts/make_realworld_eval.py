@@ -186,9 +186,10 @@ def region_query(spec: dict, docs: list[Doc]) -> dict:
     return out
 
 
-def pick_relevant(matches: list[Match], limit: int = 5) -> list[dict]:
-    """Up to `limit` reports: one per way of stating it first (literal, quoted, core, swap …),
-    then one per region in corpus order, then the rest."""
+def pick_relevant(matches: list[Match], limit: int | None = None) -> list[dict]:
+    """Every report that states it (or up to `limit`: one per way of stating it first — literal,
+    quoted, core, swap … — then one per region in corpus order, then the rest). kb eval caps the
+    recall denominator at k, so a practice stated by 33 reports asks for 10 of them in the top 10."""
     chosen: list[Match] = []
     seen_kind: set[tuple[str, bool]] = set()
     for m in matches:
@@ -199,7 +200,7 @@ def pick_relevant(matches: list[Match], limit: int = 5) -> list[dict]:
         if m not in chosen and m.doc.label not in {c.doc.label for c in chosen}:
             chosen.append(m)
     chosen += [m for m in matches if m not in chosen]
-    chosen = sorted(chosen[:limit], key=matches.index)
+    chosen = sorted(chosen[:limit] if limit else chosen, key=matches.index)
     return [{"doc": m.doc.key_doc, "contains": m.contains} for m in chosen]
 
 

@@ -10,4 +10,5 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; t
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 export KB_BROWSER_REQUIRED=1
+export KB_CONVERTERS_REQUIRED=1  # the .doc/.wps tests fail, not skip, without LibreOffice
 exec .venv/bin/python -m pytest "$@"

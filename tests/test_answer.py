@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from kb.answer import core_phrase, extract_figures, intent_of
+from kb.answer import extract_figures
+from kb.question import intent_of
 from kb.cli import main
 from kb.export import answer_csv, answer_markdown
 from kb.models import Chunk
@@ -41,16 +42,17 @@ def test_intents(question, intent):
     assert intent_of(fold(question)) == intent
 
 
-def test_core_phrase_strips_scaffolding():
-    assert core_phrase("哪些地区推行智慧执法平台") == "智慧执法平台"
-    assert core_phrase("2021年哪些地方开展了府院联动", ()) == "府院联动"
+def test_scaffolding_and_years_are_not_the_practice(demo_index):
+    a = demo_index.ask("2023年哪些地方开展了综合查一次")
+    assert a.practice.asked == "综合查一次" and a.filters.year_from == 2023
+    assert [e.region for e in a.regions] == ["海盐县"]
 
 
 def test_which_regions_综合查一次(demo_index):
     a = demo_index.ask("哪些地区推行综合查一次")
     assert a.intent == "regions" and a.term == "综合查一次"
     assert region_names(a) == ["海盐县", "阳城镇"]
-    assert a.answer.startswith("共 2 个地区：") and "海盐县（2023）" in a.answer and "阳城镇（2024）" in a.answer
+    assert a.answer.startswith("共 2 个地区提及“综合查一次”：") and "海盐县（2023）" in a.answer and "阳城镇（2024）" in a.answer
     for c in assert_citations_exact(demo_index, a):
         assert "综合查一次" in fold(c.quote)
 
@@ -70,7 +72,7 @@ def test_traditional_question_works_the_same(demo_index):
 
 def test_no_match_is_said_plainly(demo_index):
     a = demo_index.ask("哪些地区推行量子执法区块链")
-    assert a.regions == [] and a.answer.startswith("未找到")
+    assert a.regions == [] and a.answer.startswith("没有报告提及")
 
 
 def test_figures_come_with_citations_that_contain_them(demo_index):
@@ -114,8 +116,12 @@ def test_cli_ask_json_and_exports(env_index, capsys):
     assert set(r) >= {"region", "province", "level", "year", "mentions", "citations"}
     assert set(r["citations"][0]) >= {"doc_id", "chunk_id", "title", "source", "year", "section", "quote", "start", "end"}
     assert main(["ask", "哪些地区推行综合查一次", "--format", "csv"]) == 0
-    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert {row["region"] for row in rows} == {"海盐县", "阳城镇"} and all(row["quote"] for row in rows)
+    out = capsys.readouterr().out
+    assert out.startswith("\ufeff")  # Excel reads UTF-8 CSV only with a BOM
+    rows = list(csv.DictReader(io.StringIO(out.lstrip("\ufeff"))))
+    assert {row["地区"] for row in rows} == {"海盐县", "阳城镇"} and all(row["原文引用"] for row in rows)
+    assert all(row["层级"] == {"海盐县": "县级", "阳城镇": "乡镇"}[row["地区"]] for row in rows)
+    assert all(row["来源"].endswith(".txt") and "/" not in row["来源"] for row in rows)  # a name, not a server path
     assert main(["ask", "哪些地区推行综合查一次", "--format", "md"]) == 0
     md = capsys.readouterr().out
     assert "### 海盐县" in md and "> " in md
@@ -124,4 +130,4 @@ def test_cli_ask_json_and_exports(env_index, capsys):
 def test_exports_from_the_library(demo_index):
     a = demo_index.ask("哪些地区推行一网通办")
     assert "密云区" in answer_markdown(a)
-    assert answer_csv(a).splitlines()[0] == "region,province,year,quote,source,start,end"
+    assert answer_csv(a).splitlines()[0] == "\ufeff地区,省份,层级,年份,标题,章节,原文引用,来源,起始位置,结束位置"

@@ -7,14 +7,13 @@ import shutil
 import sqlite3
 
 import pytest
+from conftest import SAMPLE, SAMPLES
 
 from kb import KnowledgeBase
 from kb.cli import main
 from kb.errors import UnknownDocument
 from kb.models import Filters
 from kb.store import _MIGRATIONS, DB_NAME, Store
-
-from conftest import SAMPLE, SAMPLES
 
 
 def _doc_of(kb: KnowledgeBase, prefix: str):
@@ -54,6 +53,11 @@ def test_bad_corrections_are_refused_by_name(demo_copy):
     with pytest.raises(UnknownDocument):
         kb.remove_document("feedface")
     assert _doc_of(kb, "001").meta == doc.meta  # nothing half-applied
+
+    # a short name becomes the full one; a place the gazetteer lacks clears the parents not given
+    assert kb.update_metadata(doc.doc_id, region="光明").meta.region == "光明区"
+    m = kb.update_metadata(doc.doc_id, region="某某经济开发区", city="深圳市").meta
+    assert (m.region, m.city, m.province, m.county, m.level) == ("某某经济开发区", "深圳市", None, None, None)
 
 
 def test_corrections_survive_reparse_and_a_changed_file(demo_copy, tmp_path):

@@ -15,10 +15,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
-import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -37,28 +35,30 @@ MB = 1024 * 1024
 
 
 # ---- the run -------------------------------------------------------------------------------------
-def limited() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+# A launcher between pytest and kb: a process forked from pytest starts its RSS high-water mark at
+# pytest's own (≈ 650 MB late in a full run), so the peak is taken by a small process instead.
+LAUNCHER = """
+import os, resource, subprocess, sys
+limit = int(sys.argv[1])
+def limited():
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+proc = subprocess.Popen(sys.argv[3:], preexec_fn=limited)
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[2], "w") as f:
+    f.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
 
 
 def ingest_limited(paths: list[Path], index: Path, env: dict[str, str] | None = None) -> tuple[int, str, str, int]:
     """(exit code, stdout, stderr, peak RSS in MB) of `kb ingest --no-dense` under RLIMIT_AS."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("KB_MAX", "KB_FAILPOINT"))}
     full_env.update({"HF_HUB_OFFLINE": "1", **(env or {})})
-    out_path, err_path = index.with_name(index.name + ".out"), index.with_name(index.name + ".err")
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "ingest", *map(str, paths), "--index", str(index),
-                                 "--quiet", "--no-dense"], cwd=ROOT, env=full_env, stdout=out, stderr=err,
-                                preexec_fn=limited)
-        deadline = threading.Timer(600, proc.kill)  # a hung ingest fails the test instead of hanging it
-        deadline.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)  # wait4: this process's own peak RSS
-        finally:
-            deadline.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return (proc.returncode, out_path.read_text(encoding="utf-8"), err_path.read_text(encoding="utf-8", errors="replace"),
-            usage.ru_maxrss // 1024)
+    result = index.with_name(index.name + ".rc")
+    cmd = [sys.executable, "-m", "kb.cli", "ingest", *map(str, paths), "--index", str(index), "--quiet", "--no-dense"]
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, str(ADDRESS_SPACE), str(result), *cmd], cwd=ROOT,
+                          env=full_env, capture_output=True, timeout=600, check=False)
+    rc, peak_kb = map(int, result.read_text().split())
+    return rc, done.stdout.decode(), done.stderr.decode(errors="replace"), peak_kb // 1024
 
 
 def record_peak(name: str, peak_mb: int) -> None:

@@ -60,11 +60,11 @@ def test_iter_files_walks_sorted_skipping_hidden_and_unsupported(tmp_path: Path)
 
 
 def test_iter_files_named_file_yielded_whatever_suffix(tmp_path: Path) -> None:
-    odd = tmp_path / "report.doc"
+    odd = tmp_path / "report.xyz"
     odd.write_bytes(b"x")
     assert list(iter_files([str(odd)])) == [odd]
     err = one_error(odd)
-    assert "unsupported file type '.doc'" in err.reason and err.source == str(odd)
+    assert "unsupported file type '.xyz'" in err.reason and err.source == str(odd)
 
 
 def test_iter_files_each_file_once(tmp_path: Path) -> None:
@@ -95,7 +95,8 @@ def test_iter_files_symlink_loop_warns_once_and_terminates(tmp_path: Path) -> No
 
 
 def test_supported_suffixes() -> None:
-    assert SUPPORTED == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl"}
+    assert SUPPORTED == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".doc", ".wps", ".ofd", ".jsonl",
+                         ".csv", ".tsv", ".xlsx", ".xls", ".ods"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,7 +246,7 @@ def test_load_corrupt_docx(tmp_path: Path, kind: str) -> None:
 def test_load_html_main_text_title_and_date() -> None:
     doc = one_doc(FORMATS / "page.html")
     assert doc.title == TITLE
-    assert doc.hints == {"published": "2022-03-15"}
+    assert doc.hints == {"published": "2022-03-15", "file_title": "page"}  # one document: its file name is evidence
     assert "2021年,我市坚持以习近平法治思想为指导,全面推进依法行政。" in doc.text.split("\n")
     assert "一、推进行政执法“综合查一次”改革,全年开展联合检查616次。" in doc.text.split("\n")
     for chrome in ("互动交流", "办事服务", "版权所有", "ICP备", "网站标识码"):

@@ -137,13 +137,15 @@ def test_sample_004_no_title_line():
         ("第二届全国人民代表大会第三次会议关于政府工作报告的决议", 1962, "决议/决定"),  # irregular
         ("第五届全国人民代表大会第五次会议关于政府工作报告的决议", 1982, "决议/决定"),
         ("第十四屆全國人民代表大會第二次會議關於政府工作報告的決議", 2024, "决议/决定"),  # Traditional
-        ("2025年中华人民共和国国务院政府工作报告", 2025, "政府工作报告"),
-        ("2019年国务院政府工作报告", 2019, "政府工作报告"),
+        # a 政府工作报告 is issued at the session of its title's year and covers the year before
+        ("2025年中华人民共和国国务院政府工作报告", 2024, "政府工作报告"),
+        ("2019年国务院政府工作报告", 2018, "政府工作报告"),
     ],
 )
 def test_national_titles(title, year, doc_type):
     m = _doc("各位代表：……在北京市、广东省、浙江省考察……", title=title, hints={"year": None})
     assert m.year == year
+    assert m.issued_year == (year + 1 if doc_type == "政府工作报告" else year)
     assert m.doc_type == doc_type
     assert m.level == "national"
     assert m.region == "全国"
@@ -154,7 +156,7 @@ def test_national_titles(title, year, doc_type):
 def test_national_year_from_body_when_title_has_none():
     body = "——2024年3月5日在第十四届全国人民代表大会第二次会议上\n国务院总理 李强\n各位代表："
     m = _doc(body, title="政府工作报告")
-    assert (m.year, m.doc_type, m.level) == (2024, "政府工作报告", "national")
+    assert (m.year, m.issued_year, m.doc_type, m.level) == (2023, 2024, "政府工作报告", "national")
 
 
 def test_national_region_hint():
@@ -302,7 +304,8 @@ def test_published_forms():
 # --- performance and laziness ----------------------------------------------------------------
 
 def test_import_is_lazy():
-    code = "import kb.metadata as m; assert m._gaz is None and m._cc is None"
+    code = ("import kb.metadata, kb.places as p, kb.normalise as n; "
+            "assert p._gaz is None and n._t2s.cache_info().currsize == 0")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
@@ -354,3 +357,168 @@ def test_chinese_numeral_report_year():
 def test_national_words_in_body_do_not_make_a_local_report_national():
     m = _doc("根据国务院《法治政府建设实施纲要》，我县……安阳县……", title=None)
     assert (m.region, m.level) == ("安阳县", "county")
+
+
+# --- the document's own region (issue 12) ------------------------------------------------------
+
+def test_own_region_beats_places_mentioned_more_often():
+    body = ("各位代表：\n现在，我代表区人民政府向大会作工作报告。\n" + "在杭州市委、杭州市政府领导下，我们学习上城区、滨江区经验。" * 4
+            + "\n全区经济稳中有进。\n杭州市西湖区人民政府\n2024年1月10日")
+    m = _doc(body)
+    assert (m.region, m.city, m.province, m.level) == ("西湖区", "杭州市", "浙江省", "county")  # the signature
+    assert m.region_confidence >= 0.8 and "signature" in m.region_evidence
+    m = _doc(body.replace("我代表区人民政府", "我代表西湖区人民政府").rsplit("\n", 2)[0])  # the speaker, no signature
+    assert (m.region, m.city) == ("西湖区", "杭州市")  # 西湖区 is also in 南昌: 杭州市 settles it
+
+
+def test_body_only_region_is_the_kind_it_speaks_as():
+    body = "2023年，我区坚持依法行政。光明区全面推行综合查一次。深圳市、深圳市、深圳市要求……我区将继续努力。"
+    m = _doc(body)
+    assert (m.region, m.city, m.province) == ("光明区", "深圳市", "广东省")
+    assert m.region_confidence < 0.8 and "speaks as a 区" in m.region_evidence
+
+
+def test_words_are_not_places():
+    # 部分乡镇 is not the town 分乡镇 (湖北), 合作市场 not 合作市 (甘肃), 沿海城市 not 海城市 (辽宁)
+    body = "我县部分乡镇推进国际合作市场建设，沿海城市经验值得借鉴。我县长兴县……长兴县……"
+    m = _doc(body, title="关于2023年法治政府建设情况的报告")
+    assert (m.region, m.city, m.province) == ("长兴县", "湖州市", "浙江省")
+    from kb.places import scan
+
+    assert [x.name for x in scan("部分乡镇推进国际合作市场，沿海城市")] == []
+    assert [x.name for x in scan("夷陵区的分乡镇人民政府")] == ["夷陵区", "分乡镇"]
+    assert [x.name for x in scan("深圳市委市政府、安阳县城")] == ["深圳市", "安阳县"]  # offices and parts continue a name
+
+
+def test_query_region_matching_respects_word_boundaries():
+    from kb.models import Document
+    from kb.places import RegionGazetteer
+
+    town = Document("d1", "a.txt", "", Metadata(title="t", region="分乡镇", town="分乡镇", county="夷陵区", level="town"), "h")
+    g = RegionGazetteer([town])
+    assert g.find("部分乡镇推行综合查一次") == (None, None)
+    assert g.find("分乡镇推行综合查一次") == (None, "分乡镇")
+    assert g.names_in("部分乡镇和夷陵区") == ["夷陵区"]
+
+
+def test_autonomous_region_speaks_as_a_qu_and_is_not_its_prefectures():
+    body = ("——2026年1月27日在新疆维吾尔自治区第十四届人民代表大会第四次会议上\n各位代表：\n现在，我代表自治区人民政府，向大会报告工作。\n"
+            + "和田地区、喀什地区、乌鲁木齐高新区发展加快。全区经济增长。" * 5)
+    m = _doc(body, title="2026年政府工作报告")
+    assert (m.region, m.province, m.city, m.level) == ("新疆维吾尔自治区", "新疆维吾尔自治区", None, "province")
+    m = _doc("各位代表：\n我代表自治区人民政府向大会报告工作。" + "和田地区、喀什地区建设加快，全区发展。" * 5 + "新疆各族人民……")
+    assert m.region == "新疆维吾尔自治区"  # no session line: 全区 + the region's short name
+
+
+def test_province_report_without_title_or_column():
+    body = "各位代表：\n现在，我代表省人民政府，向大会报告工作。\n一、2023年工作回顾\n广东经济稳中向好，深圳市、广州市、深圳市引领。全省……"
+    m = _doc(body)
+    assert (m.region, m.province, m.level) == ("广东省", "广东省", "province")
+    assert (m.year, m.issued_year, m.doc_type) == (2023, 2024, "政府工作报告")
+    assert m.title == "广东省2024年政府工作报告（原文无标题）"  # never 各位代表：
+
+
+def test_province_column_refined_by_how_the_text_speaks():
+    body = "各位代表：\n我代表市人民政府向大会报告工作。深圳市全市……深圳市……我市……广州市合作……"
+    m = _doc(body, title="2024年政府工作报告", hints={"province": "广东省"})
+    assert (m.region, m.city, m.province, m.level) == ("深圳市", "深圳市", "广东省", "city")
+
+
+def test_functional_zone_keeps_its_name_and_city():
+    body = "各位代表：\n现在，我代表两江新区管理委员会向大会作工作报告。\n重庆全市……重庆……两江新区……"
+    m = _doc(body, title="两江新区2023年工作报告")
+    assert (m.region, m.province, m.level) == ("两江新区", "重庆市", "county")
+    assert m.doc_type == "政府工作报告" and "zone 两江新区" in m.region_evidence
+    m = _doc("我区……深圳……深圳……", title="深圳市大鹏新区2023年法治政府建设工作报告")
+    assert (m.region, m.city, m.province) == ("大鹏新区", "深圳市", "广东省")
+
+
+def test_ambiguous_district_settled_by_the_city_named():
+    assert _doc("我区……深圳市……", title="龙华区2023年政府工作报告").city == "深圳市"
+    assert _doc("我区……海口市……", title="龙华区2023年政府工作报告").city == "海口市"
+    m = _doc("我区……", title="龙华区2023年政府工作报告")
+    assert m.region == "龙华区" and m.city is None and m.province is None  # two 龙华区: no guess
+
+
+# --- titles ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stem, title, year", [
+    ("2024年光明区政府工作报告_2024", "2024年光明区政府工作报告", 2024),
+    ("深圳市政府工作报告_2026年", "深圳市政府工作报告（2026年）", 2026),
+    ("2026_云南省_政府工作报告", "云南省政府工作报告（2026年）", 2026),
+    ("某县法治政府建设情况报告(1)", "某县法治政府建设情况报告", None),
+    ("hzq2023_working", None, None),
+])
+def test_file_title(stem, title, year):
+    from kb.metadata import file_title
+
+    got, tag_year = file_title(stem)
+    assert got == title
+    if title:
+        assert tag_year == year
+
+
+def test_titles_from_heading_file_name_never_salutation_or_page_number():
+    body = "各位代表：\n现在，我代表光明区人民政府向大会报告工作。\n一、2023年工作回顾\n我区……"
+    assert _doc(body, hints={"file_title": "2024年光明区政府工作报告_2024"}).title == "2024年光明区政府工作报告"
+    m = _doc(body)
+    assert m.title == "光明区2024年政府工作报告（原文无标题）"
+    pdf = "- 1 -\n洪泽区人民政府\n2023 年政府信息公开工作年度报告\n本报告由淮安市洪泽区人民政府办公室编制。"
+    assert _doc(pdf, title="- 1 -", hints={"file_title": "hzq2023_working"}).title == "洪泽区人民政府2023年政府信息公开工作年度报告"
+    assert _doc("现将有关情况报告如下：\n一、主要工作\n我县推进依法行政。", title="现将有关情况报告如下：").title != "现将有关情况报告如下："
+
+
+def test_generic_printed_heading_says_whose():
+    body = "政府工作报告\n——2026年1月26日在广东省第十四届人民代表大会第五次会议上\n各位代表：\n我代表省人民政府向大会报告工作。全省……"
+    m = _doc(body)
+    assert m.title == "2026年广东省政府工作报告" and (m.year, m.issued_year) == (2025, 2026)
+
+
+# --- types and years ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("title, body, doc_type", [
+    ("海宁市司法局局长2023年度述法报告", "", "述法报告"),
+    ("洪泽区人民政府2023年政府信息公开工作年度报告", "", "政府信息公开工作年度报告"),
+    ("关于印发某县2024年普法依法治理工作实施方案的通知", "", "实施方案/意见"),
+    ("关于加强法治政府建设的实施意见", "", "实施方案/意见"),
+    ("嘉兴市人大常委会关于加强法治政府建设的决定", "", "决议/决定"),
+    ("大鹏新区2024年管理委员会工作报告", "", "政府工作报告"),
+    ("关于对市人大十六届二次会议第102号建议的答复", "", "提案/建议答复"),
+    ("", "各位代表：\n现在，我代表区人民政府，向大会报告政府工作，请予审议。", "政府工作报告"),
+    ("", "现将有关情况报告如下：\n一、推进法治政府建设\n全面推进法治政府建设……法治政府建设……", "法治政府建设年度报告"),
+    ("", "本报告由某县人民政府办公室根据《中华人民共和国政府信息公开条例》要求编制此报告。", "政府信息公开工作年度报告"),
+    ("", "现将本人2023年度履行推进法治建设第一责任人职责及述法情况报告如下：", "述法报告"),
+    ("", "您提出的《关于加强社区矫正的建议》收悉，现答复如下：", "提案/建议答复"),
+])
+def test_issue_12_document_types(title, body, doc_type):
+    assert _doc(body or "正文", title=title or None).doc_type == doc_type
+
+
+def test_doc_type_cues_are_a_data_file(tmp_path):
+    from kb.doctypes import CUES_FILE, classify, load_cues
+
+    extra = tmp_path / "cues.txt"
+    extra.write_text(CUES_FILE.read_text(encoding="utf-8") + "述法报告\ttitle\t述职述廉\n", encoding="utf-8")
+    assert classify(["局长2023年述职述廉报告"], "", load_cues(extra))[0] == "述法报告"
+    assert classify(["局长2023年述职述廉报告"], "")[0] == "其他"
+    bad = tmp_path / "bad.txt"
+    bad.write_text("诗歌\ttitle\t诗\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.txt:1"):
+        load_cues(bad)
+
+
+@pytest.mark.parametrize("title, body, year, issued", [
+    ("2024年光明区政府工作报告", "各位代表：\n一、2023年工作回顾\n……", 2023, 2024),  # reviews the year before
+    ("深圳市政府工作报告", "——2026年1月20日在深圳市第八届人民代表大会第二次会议上\n一、“十四五”时期发展成就和2025年主要工作", 2025, 2026),
+    ("深圳市光明区人民政府关于2021年度法治政府建设情况的报告", "……\n深圳市光明区人民政府\n2022年1月5日", 2021, 2022),
+    ("深圳市龙华区2019年法治政府建设工作报告", "……\n深圳市龙华区人民政府\n2019年12月18日", 2019, 2019),
+    ("洪泽区人民政府2023年政府信息公开工作年度报告", "本报告……", 2023, 2024),  # published by 31 January
+])
+def test_two_years(title, body, year, issued):
+    m = _doc(body, title=title)
+    assert (m.year, m.issued_year) == (year, issued)
+
+
+def test_a_year_column_reads_like_a_title_year():
+    m = _doc("各位代表：\n一、2025年工作回顾", title="政府工作报告", hints={"year": "2026", "province": "云南省"})
+    assert (m.year, m.issued_year, m.region) == (2025, 2026, "云南省")

@@ -49,7 +49,7 @@ def app(monkeypatch, demo_index_path) -> AppTest:
 
 
 def ask(at: AppTest, query: str) -> AppTest:
-    at.text_input(key="query_input").input(query)
+    at.text_input(key="w_q_input").input(query)
     next(b for b in at.button if b.label == "检索").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -127,7 +127,7 @@ def test_second_query_answers_well_under_a_second(app):
 def test_year_filter_changes_the_results(app):
     ask(app, QUESTION)
     assert "海盐" in regions_table(app)
-    app.slider(key="years").set_value((2024, 2024)).run()
+    app.slider(key="w_years").set_value((2024, 2024)).run()
     table = regions_table(app)
     assert "阳城" in table and "海盐" not in table
     hits = passage_blocks(app)
@@ -135,7 +135,7 @@ def test_year_filter_changes_the_results(app):
 
 
 def test_province_filter_options_come_from_metadata(app):
-    options = app.selectbox(key="province").options
+    options = app.selectbox(key="w_province").options
     assert options[0] == "全部" and "浙江省" in options
 
 
@@ -147,11 +147,12 @@ def test_query_matching_nothing_says_so(app):
 
 def test_export_answer_and_results(app):
     ask(app, QUESTION)
-    quote = re.search(r'<div class="kb-quote">「(.*?)」</div>', regions_table(app)).group(1)
+    quote = re.search(r'<div class="kb-quote"><a [^>]*>「(.*?)」</a></div>', regions_table(app)).group(1)
     quote = re.sub(r"</?mark>", "", quote)
     rows = list(csv.DictReader(io.StringIO(download_text(app, "dl-answer-csv"))))
-    assert {r["region"] for r in rows} >= {"海盐县", "阳城镇"}
-    assert any(r["quote"] == quote for r in rows)
+    assert {r["地区"] for r in rows} >= {"海盐县", "阳城镇"}
+    assert any(r["原文引用"] == quote for r in rows)
+    assert all(r["标题"] and r["层级"] and r["来源"].endswith(".txt") for r in rows)
     md = download_text(app, "dl-answer-md")
     assert quote in md and "海盐县" in md
     assert "综合查一次" in download_text(app, "dl-results-csv")
@@ -186,11 +187,59 @@ def test_compare_question_gets_side_by_side_columns(app):
 
 
 def test_documents_page_lists_reports_and_reads_one(app):
-    app.sidebar.radio(key="page").set_value("文档").run()
+    app.segmented_control(key="w_page").set_value("docs").run()
     assert not app.exception
     table = app.dataframe[0].value
-    assert len(table) == 5 and {"标题", "年份", "省份", "段落数"} <= set(table.columns)
-    assert any("kb-text" in h for h in html_blocks(app))
+    assert len(table) == 5 and {"标题", "地区", "市", "省份", "层级", "类型", "年份", "段落数", "来源"} <= set(table.columns)
+    assert not table[["标题", "地区", "省份", "层级", "类型", "来源"]].isna().any().any()  # "—", never None
+    assert all("/" not in s for s in table["来源"])  # file names, not the server's paths
+    doc_id = table[table["地区"] == "海盐县"]["ID"].iloc[0]
+    app.session_state["doc"] = doc_id  # what selecting the row does
+    app.run()
+    tree = next(h for h in html_blocks(app) if "kb-card kb-report\"" in h)
+    assert tree.count("<details") >= 3 and "kb-target" not in tree  # no passage asked for: nothing marked
+
+
+def test_view_comes_from_the_url(monkeypatch, demo_index_path):
+    """A shared link: query, mode and filters from the URL, the answer within those filters."""
+    monkeypatch.setenv("KB_INDEX", str(demo_index_path))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update({"q": QUESTION, "mode": "bm25", "years": "2024-2024", "province": "不存在省"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.text_input(key="w_q_input").value == QUESTION
+    assert at.radio(key="w_mode").value == "bm25"
+    assert at.slider(key="w_years").value == (2024, 2024)
+    assert at.selectbox(key="w_province").value == "不存在省"  # kept visible, so it can be cleared
+    assert not passage_blocks(at)
+    at.selectbox(key="w_province").set_value("全部").run()
+    table = regions_table(at)
+    assert "阳城" in table and "海盐" not in table  # the year filter from the URL still applies
+
+
+def test_upload_failure_is_in_chinese_and_the_summary_warns(monkeypatch, demo_copy):
+    monkeypatch.setenv("KB_INDEX", str(demo_copy))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at.segmented_control(key="w_page").set_value("ingest").run()
+    good = "龙泉市2024年法治政府建设工作报告\n\n一、主要做法\n\n推行“山区执法联动”，全年联动执法 9 次。\n".encode()
+    at.file_uploader(key="uploads").set_value([("good.txt", good, "text/plain"), ("empty.txt", b"  \n", "text/plain")])
+    next(b for b in at.button if b.label == "导入").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.success and at.warning and "1 个文件没有导入" in at.warning[0].value
+    outcomes = next(h for h in html_blocks(at) if "kb-outcomes" in h)
+    assert "<td class=\"kb-nowrap\">empty.txt</td><td class=\"kb-nowrap\">失败</td><td>空文档：文件里没有文字</td>" in outcomes
+    new_docs = next(h for h in html_blocks(at) if "kb-new-docs" in h)
+    assert "龙泉市" in new_docs and "浙江省" in new_docs and "2024" in new_docs
+
+
+def test_library_reasons_read_in_chinese():
+    from messages import reason_zh
+
+    assert reason_zh("empty document") == "空文档：文件里没有文字"
+    assert reason_zh("unreadable PDF (PdfStreamError: Stream has ended unexpectedly)") == "PDF 文件损坏，无法读取（PdfStreamError）"
+    assert reason_zh("file too large (120.5 MB; limit 100 MB, raise it with --max-file-mb or KB_MAX_FILE_MB)") == \
+        "文件过大（120.5 MB，上限 100 MB）"
+    assert reason_zh("something new") == "其他原因：something new"  # never hidden
 
 
 def test_no_index_says_how_to_build_one(monkeypatch, tmp_path):
@@ -204,7 +253,7 @@ def test_no_index_says_how_to_build_one(monkeypatch, tmp_path):
 def test_ingest_upload_refreshes_the_index_and_shows_markup_as_text(monkeypatch, demo_copy):
     monkeypatch.setenv("KB_INDEX", str(demo_copy))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
-    at.sidebar.radio(key="page").set_value("导入").run()
+    at.segmented_control(key="w_page").set_value("ingest").run()
     report = (
         "<script>alert('x')</script>青田县2024年法治政府建设年度报告\n\n"
         "一、主要做法\n\n今年我县推行<b>“跨部门联合夜查”</b>机制，联合夜查 12 次。\n"
@@ -212,10 +261,10 @@ def test_ingest_upload_refreshes_the_index_and_shows_markup_as_text(monkeypatch,
     at.file_uploader(key="uploads").set_value([("evil.txt", report, "text/plain")])
     next(b for b in at.button if b.label == "导入").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    rows = at.dataframe[0].value
-    assert list(rows["文件"]) == ["evil.txt"] and list(rows["结果"]) == ["新增"]
+    outcomes = next(h for h in html_blocks(at) if "kb-outcomes" in h)
+    assert "<td class=\"kb-nowrap\">evil.txt</td><td class=\"kb-nowrap\">新增</td>" in outcomes
 
-    at.sidebar.radio(key="page").set_value("检索问答").run()
+    at.segmented_control(key="w_page").set_value("search").run()
     assert at.sidebar.metric[0].value == "6"  # the new document, without restarting
     ask(at, "跨部门联合夜查")
     hits = passage_blocks(at)
@@ -223,3 +272,11 @@ def test_ingest_upload_refreshes_the_index_and_shows_markup_as_text(monkeypatch,
     everything = "".join(html_blocks(at))
     assert "<script" not in everything and "<b>" not in everything
     assert "&lt;b&gt;" in everything
+
+
+def test_related_regions_are_shown_apart_and_weak_results_are_flagged(app):
+    ask(app, "哪些地区把执法权交给乡镇和街道")
+    labels = [e.label for e in app.expander]
+    assert any(label.startswith("语义相近、但未出现") for label in labels), labels
+    ask(app, "量子纠缠猫咪跳舞")
+    assert any("仅供参考" in w.value for w in app.warning), [w.value for w in app.warning]

@@ -178,7 +178,7 @@ def test_question_answer_card_then_year_filter(page):
         shutil.copyfile(ARTIFACTS / "answer-card.png", ROOT / "docs" / "answer-card.png")
 
     # Year filter: 2024 only. The range slider's left thumb goes from 2020 to 2024 by keyboard.
-    thumb = page.locator(".st-key-years input[type='range']").first
+    thumb = page.locator(".st-key-w_years input[type='range']").first
     thumb.focus()
     start = int(thumb.input_value())
     for _ in range(2024 - start):
