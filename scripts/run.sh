@@ -3,7 +3,7 @@
 #   bash scripts/run.sh            → http://localhost:8501
 # Set KB_INDEX to use another index directory; PORT to use another port.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/_install.sh" fast
+source "$(dirname "${BASH_SOURCE[0]}")/_install.sh" fast,onnx
 INDEX="${KB_INDEX:-index}"
 .venv/bin/kb ingest data/samples --index "$INDEX"
 .venv/bin/kb docs --index "$INDEX"

