@@ -56,9 +56,42 @@ class BM25Index:
             return cls(bm25s.BM25(method="lucene"), chunk_ids, backend)
         retriever = bm25s.BM25.load(str(directory), mmap=False)
         index = cls(retriever, chunk_ids, "numpy")
+        problems = index.problems()
+        if problems:  # a tampered or damaged file would otherwise index out of bounds mid-query
+            raise ValueError(f"inconsistent BM25 arrays: {problems[0]}")  # the caller names the folder
         if backend == "numba":
             index.use_numba()
         return index
+
+    def problems(self) -> list[str]:
+        """What is inconsistent in the loaded arrays (postings out of range, sizes that disagree):
+        read from files, so checked like any untrusted input. Vectorised: milliseconds at 100k rows."""
+        ids = np.asarray(self.chunk_ids)
+        if ids.ndim != 1 or ids.dtype.kind not in "iu":
+            return [f"chunk_ids.npy holds {ids.dtype} of shape {ids.shape}, not a list of ids"]
+        if len(ids) > 1 and not (np.diff(ids) > 0).all():
+            return ["chunk_ids.npy is not in increasing order (rows would map to the wrong passages)"]
+        if not len(self):
+            return []
+        scores = getattr(self._retriever, "scores", None) or {}
+        data, indices, indptr = (np.asarray(scores.get(k, [])) for k in ("data", "indices", "indptr"))
+        # bm25s gives the reserved empty token the id one past the last posting list
+        vocab = [i for t, i in getattr(self._retriever, "vocab_dict", {}).items() if t != ""]
+        n_docs = scores.get("num_docs")
+        out = []
+        if n_docs != len(ids):
+            out.append(f"{n_docs} documents in the BM25 arrays, {len(ids)} chunk ids")
+        if indptr.ndim != 1 or len(indptr) < 1 or indptr[0] != 0 or (np.diff(indptr) < 0).any():
+            out.append("posting offsets (indptr) are not a non-decreasing list starting at 0")
+        elif indptr[-1] != len(indices) or len(indices) != len(data):
+            out.append(f"posting offsets end at {indptr[-1]}, but there are {len(indices)} postings and {len(data)} scores")
+        if len(indices) and (indices.min() < 0 or indices.max() >= len(ids)):
+            out.append(f"postings name rows up to {indices.max()}, beyond the {len(ids)} passages")
+        if vocab and (not all(isinstance(i, int) for i in vocab) or min(vocab) < 0 or max(vocab) >= max(len(indptr) - 1, 0)):
+            out.append(f"token ids up to {max(vocab)}, beyond the {max(len(indptr) - 1, 0)} posting lists")
+        if len(data) and not np.isfinite(data).all():
+            out.append("scores that are not finite numbers")
+        return out
 
     def use_numba(self) -> None:
         """Compile the numba backend (seconds), then switch to it; meant for a background thread.

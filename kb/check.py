@@ -2,7 +2,12 @@
 
 Read-only. Each finding is one line with what is wrong and the command that repairs it; the
 exit code says whether anything must be repaired. `kb reindex` rebuilds every index file from the
-store; only a damaged database itself needs the original files again.
+store; only a damaged database itself needs the original files again — and for an emptied,
+replaced or foreign database the advice is never `kb reindex`, which would build an empty index.
+
+The manifest and the index files are checked as untrusted input: a segment name kb would not
+make, a file that leads outside the index folder, BM25 postings out of range and FAISS ids the
+store does not know are each a problem, not a traceback and never "ok".
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .segment import MANIFEST, IndexUnusable, Manifest, read_manifest, segment_path
-from .store import DB_NAME, Store
+from .segment import MANIFEST, IndexUnusable, Manifest, read_manifest, segment_path, verified_segment
+from .store import DB_NAME, DatabaseRefused, Store
 
 Level = str  # "ok" | "warning" | "problem"
 
@@ -33,7 +38,13 @@ def check(directory: Path) -> list[Finding]:
     """Everything found wrong (or right) with the index at `directory`."""
     if not (directory / DB_NAME).exists():
         return [Finding("problem", f"{directory}: no kb database ({DB_NAME}); build the index with `kb ingest PATH --index {directory}`")]
-    store = Store(directory)
+    try:
+        store = Store(directory)
+    except DatabaseRefused as e:
+        return [Finding("problem", str(e))]
+    except sqlite3.DatabaseError as e:
+        return [Finding("problem", f"{directory / DB_NAME}: database unreadable ({e}); rebuild from your files with "
+                                   "`kb ingest PATH --index NEW_DIR`")]
     try:
         with store.snapshot():
             return _check(directory, store)
@@ -56,7 +67,15 @@ def _check(directory: Path, store: Store) -> list[Finding]:
     except IndexUnusable as e:
         return out + [Finding("problem", f"{e}; {repair}")]
     if manifest is None:
+        try:
+            mirror = read_manifest(directory)
+        except IndexUnusable:
+            mirror = None
+        if mirror is not None and (mirror.counts.get("chunks") or 0) > store.count("chunks"):
+            return out + [Finding("problem", _emptied(store, directory, mirror.counts.get("chunks")))]
         return out + [Finding("problem", f"{store.path}: no manifest recorded; {repair}")]
+    if store.count("chunks") == 0 and (manifest.counts.get("chunks") or 0) > 0:
+        return out + [Finding("problem", _emptied(store, directory, manifest.counts.get("chunks")))]
     out.append(Finding("ok", f"manifest: format {manifest.format_version}, embedder {manifest.embedder_id} "
                              f"({manifest.dim}-d), segment {manifest.segment}"))
     out += _check_counts(store, manifest, repair)
@@ -64,6 +83,12 @@ def _check(directory: Path, store: Store) -> list[Finding]:
     out += _check_segment(directory, store, manifest, repair)
     out += _check_mirror(directory, manifest)
     return out
+
+
+def _emptied(store: Store, directory: Path, had: int | None) -> str:
+    return (f"{store.path} holds {store.count('chunks')} passages, but the index was built from {had}: the database "
+            "was emptied or replaced. Do not run `kb reindex` (it would build an empty index): restore kb.sqlite from "
+            f"a backup, or rebuild from your files with `kb ingest PATH --index NEW_DIR`")
 
 
 def _check_counts(store: Store, m: Manifest, repair: str) -> list[Finding]:
@@ -103,7 +128,10 @@ def _check_segment(directory: Path, store: Store, m: Manifest, repair: str) -> l
     from .dense import DenseIndex
     from .tokenize import Tokenizer
 
-    seg = segment_path(directory, m)
+    try:
+        seg = verified_segment(directory, m) if m.segment else segment_path(directory, m)
+    except IndexUnusable as e:
+        return [Finding("problem", f"{e}")]
     if not m.segment or not seg.is_dir():
         return [Finding("problem", f"segment {seg} is missing; {repair}")]
     out: list[Finding] = []
@@ -112,23 +140,25 @@ def _check_segment(directory: Path, store: Store, m: Manifest, repair: str) -> l
         terms = (seg / "lexicon.txt").read_text(encoding="utf-8").split("\n")
         if Tokenizer(terms).hash != m.lexicon_hash:
             out.append(Finding("problem", f"{seg / 'lexicon.txt'} does not match the manifest's lexicon; {repair}"))
-        bm25 = BM25Index.load(seg / "bm25")
+        bm25 = BM25Index.load(seg / "bm25")  # raises on postings out of range (BM25Index.problems)
         if not np.array_equal(bm25.chunk_ids, chunk_ids):
             out.append(Finding("problem", f"BM25 index holds {len(bm25)} passages, the store {len(chunk_ids)} "
                                           f"(ids differ); {repair}"))
         else:
-            out.append(Finding("ok", f"BM25 index: {len(bm25)} passages, ids match the store"))
+            out.append(Finding("ok", f"BM25 index: {len(bm25)} passages, ids and postings match the store"))
     except Exception as e:  # noqa: BLE001 - any unreadable file is the same finding
-        out.append(Finding("problem", f"BM25 index in {seg} unreadable ({type(e).__name__}: {str(e)[:100]}); {repair}"))
+        out.append(Finding("problem", f"BM25 index in {seg} unreadable ({type(e).__name__}: {str(e)[:160]}); {repair}"))
     try:
         dense = DenseIndex.load(seg / "dense", m.dim)
         ids, vectors = store.embedded_vectors(m.embedder_id, m.dim)
-        indexed = np.sort(dense.ids())
+        raw = dense.ids()
+        indexed = np.sort(raw)
         known = np.isin(indexed, ids)
-        if len(dense) != m.counts.get("embedded") or not known.all():
+        duplicates = len(indexed) - len(np.unique(indexed))
+        if len(dense) != m.counts.get("embedded") or not known.all() or duplicates:
             out.append(Finding("problem", f"FAISS index holds {len(dense)} vectors, the manifest says "
                                           f"{m.counts.get('embedded')}, {int((~known).sum())} of them for passages the "
-                                          f"store has no vector for; {repair}"))
+                                          f"store has no vector for, {duplicates} ids twice; {repair}"))
         else:
             picks = np.isin(ids, indexed)
             if len(indexed) and not all(np.allclose(dense.vector(i), v, atol=1e-5)
@@ -139,7 +169,7 @@ def _check_segment(directory: Path, store: Store, m: Manifest, repair: str) -> l
                                          "match the store"))
     except Exception as e:  # noqa: BLE001
         out.append(Finding("problem", f"FAISS index in {seg} unreadable ({type(e).__name__}: {str(e)[:100]}); {repair}"))
-    leftovers = sorted(p.name for p in (directory / "segments").iterdir() if p.name != m.segment)
+    leftovers = sorted(p.name[:40] for p in (directory / "segments").iterdir() if p.name != m.segment)
     if len(leftovers) > 1:
         out.append(Finding("warning", f"{len(leftovers)} old or unfinished segments ({', '.join(leftovers)}); "
                                       "the next ingest or `kb reindex` removes them"))

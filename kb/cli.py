@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -16,11 +17,29 @@ from .embed import configure as configure_engines
 from .embed.engines import FAITHFUL_ENGINES
 from .errors import UnknownDocument
 from .knowledgebase import KnowledgeBase
-from .load import DEFAULT_MAX_FILE_MB
+from .limits import LimitExceeded
 from .models import DOC_TYPES, LEVELS, Filters, doc_type_name
 from .search import parse_year_range
-from .segment import IndexUnusable
+from .segment import IndexUnusable, StorageError
 from .settings import settings
+
+# Control characters (a newline in a file name could forge a second `failed:` line) and the
+# Unicode line and paragraph separators are shown escaped: one message, one line.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
 
 
 def _index_arg(p: argparse.ArgumentParser) -> None:
@@ -85,14 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reparse", action="store_true",
                    help="re-derive metadata and chunks of unchanged files too (after upgrading kb)")
     p.add_argument("--max-file-mb", type=float, default=None,
-                   help=f"skip files larger than this (default: $KB_MAX_FILE_MB or {DEFAULT_MAX_FILE_MB:g})")
+                   help=f"skip files larger than this (default: $KB_MAX_FILE_MB or {settings().limits.max_file_mb:g}); "
+                        "the other limits (what a file may expand to) are KB_MAX_EXPANDED_MB, KB_MAX_CHARS, "
+                        "KB_MAX_PASSAGES, KB_MAX_ELEMENTS, KB_MAX_NESTING")
     p.add_argument("--readd", action="store_true", help="add again documents removed earlier with `kb rm`")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     _wait_arg(p)
 
     p = sub.add_parser("embed", help="embed passages that have no vector yet (resumable)")
     _index_arg(p)
-    p.add_argument("--limit", type=int, help="embed at most this many passages now")
+    p.add_argument("--limit", type=_positive_int, help="embed at most this many passages now")
     p.add_argument("--quiet", action="store_true")
     _engine_args(p)
     _wait_arg(p)
@@ -102,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reindex", help="rebuild BM25, FAISS and the lexicon from the store (the repair `kb check` names)")
     _index_arg(p)
+    p.add_argument("--allow-empty", action="store_true",
+                   help="rebuild even when the store holds no passages but the index had some (empties the index)")
     _wait_arg(p)
 
     p = sub.add_parser("docs", help="list documents with metadata (`kb docs set DOC_ID --region …` corrects it)",
@@ -134,9 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="hybrid search; prints passages with source and year")
     p.add_argument("queries", nargs="+", metavar="QUERY")
     _index_arg(p)
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=_positive_int, default=10)
     p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid")
-    p.add_argument("--max-per-doc", type=int, help="at most this many passages from one document")
+    p.add_argument("--max-per-doc", type=_positive_int, help="at most this many passages from one document")
     p.add_argument("--no-infer", action="store_true", help="do not turn a year/region named in the query into a filter")
     _filter_args(p)
     p.add_argument("--json", action="store_true", help="one JSON object per query per line")
@@ -144,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question with cited passages (which regions, compare, figures)")
     p.add_argument("questions", nargs="+", metavar="QUESTION")
     _index_arg(p)
-    p.add_argument("--k", type=int, default=10, help="passages to show for general questions")
+    p.add_argument("--k", type=_positive_int, default=10, help="passages to show for general questions")
     _filter_args(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per question per line")
@@ -153,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("similar", help="passages from other regions most like this one (a chunk id)")
     p.add_argument("chunk_id", type=int)
     _index_arg(p)
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--k", type=_positive_int, default=10)
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("eval", help="recall@10 and MRR per query kind for each search mode")
@@ -174,11 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (IndexUnusable, UnknownDocument, ValueError, OSError, RuntimeError) as e:  # a model that cannot load, a full disk …
-        print(f"kb: {' '.join(str(e).split())}", file=sys.stderr)
+    except (IndexUnusable, StorageError, LimitExceeded, UnknownDocument, ValueError, OSError, RuntimeError) as e:
+        # a model that cannot load, a full disk, a query over the limit …
+        print(f"kb: {one_line(' '.join(str(e).split()))}", file=sys.stderr)
         return 2
     except sqlite3.Error as e:  # e.g. the database locked by a foreign tool for over a minute
-        print(f"kb: database error: {e}", file=sys.stderr)
+        print(f"kb: database error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("kb: interrupted; nothing was half-written — run the same command again to finish", file=sys.stderr)
@@ -193,11 +217,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                        max_file_mb=args.max_file_mb, wait=not args.no_wait, on_wait=_waiting, readd=args.readd,
                        ray=args.ray)
     for line in report.skipped:
-        print(f"skipped: {line}", file=sys.stderr)
+        print(f"skipped: {one_line(line)}", file=sys.stderr)
     for line in report.warnings:
-        print(f"warning: {line}", file=sys.stderr)
+        print(f"warning: {one_line(line)}", file=sys.stderr)
     for line in report.failed:
-        print(f"failed: {line}", file=sys.stderr)
+        print(f"failed: {one_line(line)}", file=sys.stderr)
     st = kb.status()
     print(f"{report.summary()} — index {st['index']}: {st['documents']} documents, {st['chunks']} chunks, "
           f"{st['embedded']} embedded ({st['embedder']})")
@@ -219,13 +243,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     findings = check(args.index or default_index_path())
     for f in findings:
-        print(f, file=sys.stdout if f.level == "ok" else sys.stderr)
+        print(one_line(str(f)), file=sys.stdout if f.level == "ok" else sys.stderr)
     return 1 if any(f.level == "problem" for f in findings) else 0
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    kb = KnowledgeBase.open(args.index)
-    kb.reindex(wait=not args.no_wait, on_wait=_waiting)
+    kb = KnowledgeBase.rebuild(args.index, wait=not args.no_wait, on_wait=_waiting, allow_empty=args.allow_empty)
     st = kb.status()
     print(f"reindexed {st['index']}: {st['documents']} documents, {st['chunks']} chunks, {st['embedded']} embedded; "
           f"segment {st['segment']}")

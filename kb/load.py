@@ -19,7 +19,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from . import limits
 from .dates import as_year, iso_date
+from .limits import LimitExceeded, Limits
 from .models import RawDocument
 
 SUPPORTED = {
@@ -335,6 +337,7 @@ def _load_html(source: str, data: bytes) -> tuple[RawDocument, int]:
 
     _quiet("trafilatura", "htmldate", "courlan")
     html, replaced = _html_text(data, source)
+    limits.scan_html(html, source)  # depth and element count, streamed, before any tree is built
     try:
         tree = lxml.html.fromstring(html)
     except Exception as e:  # noqa: BLE001 - lxml raises a zoo of types on junk
@@ -365,24 +368,35 @@ def _load_pdf(source: str, data: bytes) -> tuple[RawDocument, int]:
     _quiet("pypdf")
     from pypdf.errors import PyPdfError
 
-    try:
-        reader = pypdf.PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError(source, "encrypted PDF (password required)")
-        pages = list(reader.pages)
-    except LoadError:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as e:
-        raise LoadError(source, f"unreadable PDF ({type(e).__name__}: {str(e)[:120]})") from None
     from .loaders.pdf import rejoin
 
-    texts = []
-    for page in pages:
+    budget, texts, broken = limits.TextBudget(source), [], []
+    with limits.pdf_limits():  # every stream decoded under the expanded-bytes limit
         try:
-            texts.append(page.extract_text() or "")
-        except Exception:  # noqa: BLE001 - one broken page must not lose the others
-            texts.append("")
+            reader = pypdf.PdfReader(io.BytesIO(data))
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise LoadError(source, "encrypted PDF (password required)")
+            pages = list(reader.pages)
+        except LoadError:
+            raise
+        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as e:
+            if limits.is_pdf_limit(e):
+                raise limits.current().expanded(source, f"pypdf: {str(e)[:100]}") from None
+            raise LoadError(source, f"unreadable PDF ({type(e).__name__}: {str(e)[:120]})") from None
+        for number, page in enumerate(pages, 1):
+            try:
+                texts.append(budget.add(page.extract_text() or ""))
+            except LimitExceeded:
+                raise
+            except Exception as e:  # noqa: BLE001 - one broken page must not lose the others
+                if limits.is_pdf_limit(e):  # a bomb is not a scanned page
+                    raise limits.current().expanded(source, f"page {number}") from None
+                broken.append(f"page {number}: {type(e).__name__}")
+                texts.append("")
     text = _tidy(rejoin(texts))  # page numbers, running headers, wrapped lines
+    if not text and broken:
+        raise LoadError(source, f"unreadable PDF: no page's text could be extracted ({len(broken)} of {len(pages)} "
+                                f"failed; {broken[0]})")
     if not text:
         raise LoadError(source, "no text layer — a scanned PDF? kb does no OCR; run OCR first (e.g. ocrmypdf)")
     return RawDocument(source=source, text=text), 0
@@ -413,7 +427,11 @@ def _load_docx(source: str, data: bytes) -> tuple[RawDocument, int]:
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
-        text = "\n".join(_docx_blocks(docx.Document(io.BytesIO(data))))
+        limits.open_archive(data, source)  # inflated once under the limits, streamed, before python-docx
+        budget = limits.TextBudget(source)
+        text = "\n".join(budget.add(block) for block in _docx_blocks(docx.Document(io.BytesIO(data))))
+    except LimitExceeded:
+        raise
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, AttributeError) as e:
         raise LoadError(source, f"unreadable DOCX ({type(e).__name__}: {str(e)[:120]})") from None
     except Exception as e:  # noqa: BLE001 - lxml syntax errors inside the package
@@ -424,7 +442,10 @@ def _load_docx(source: str, data: bytes) -> tuple[RawDocument, int]:
 def _jsonl_line(path: str, lineno: int, line: str) -> RawDocument | LoadError:
     where = f"{path}:{lineno}"
     try:
+        limits.check_json_line(line, where)
         row = json.loads(line)
+    except LimitExceeded as e:
+        return LoadError(where, e.reason)
     except json.JSONDecodeError as e:
         return LoadError(where, f"malformed JSON ({e.msg} at column {e.colno})")
     if not isinstance(row, dict):
@@ -432,6 +453,10 @@ def _jsonl_line(path: str, lineno: int, line: str) -> RawDocument | LoadError:
     content = row.get("content") if row.get("content") is not None else row.get("text")
     if not isinstance(content, str) or not content.strip():
         return LoadError(where, "no 'content' or 'text' field" if content is None else "empty document")
+    try:
+        limits.current().check_chars(where, len(content))
+    except LimitExceeded as e:
+        return LoadError(where, e.reason)
     url = row.get("url") if isinstance(row.get("url"), str) and row["url"].strip() else None
     hints: dict[str, object] = {}
     if url:
@@ -464,6 +489,7 @@ def _replaced_warning(source: str, replaced: int) -> list[LoadError]:
 def _load_ofd(source: str, data: bytes) -> tuple[RawDocument, int]:
     from .loaders.ofd import OFDUnreadable, ofd_text
 
+    limits.check_archive(data, source)  # an OFD is a zip: inflated once under the limits, streamed
     try:
         text = ofd_text(data)
     except OFDUnreadable as e:
@@ -511,6 +537,8 @@ def _load_sheet(path: str, data: bytes, suffix: str) -> list[RawDocument | LoadE
             text, replaced = decode_counting(data, path)
             sheets = read_delimited(path, text, suffix)
         else:
+            if suffix in (".xlsx", ".ods"):  # zips: inflated once under the limits, streamed, before calamine
+                limits.check_archive(data, path)
             sheets = read_workbook(data)
     except SheetError as e:
         return [LoadError(path, str(e))]
@@ -529,33 +557,41 @@ _LOADERS = {
 _SHEETS = (".csv", ".tsv", ".xlsx", ".xls", ".ods")
 
 
-DEFAULT_MAX_FILE_MB = 100.0
-
-
-def max_file_mb() -> float:
-    """The size limit for one input file: $KB_MAX_FILE_MB, else 100 MB."""
-    return float(os.environ.get("KB_MAX_FILE_MB") or DEFAULT_MAX_FILE_MB)
-
-
 def read_file(path: Path, limit_mb: float | None = None) -> bytes:
-    """The bytes of one input file, refusing files over the size limit before reading them."""
-    limit_mb = max_file_mb() if limit_mb is None else limit_mb
+    """The bytes of one input file, refusing files over the size limit before reading them.
+
+    Reads at most limit + 1 bytes whatever stat says (a file that grows, a FIFO, /dev/zero), and
+    only regular files."""
+    import stat
+
+    lim = limits.current().with_file_mb(limit_mb)
     try:
-        size = path.stat().st_size
-        if size > limit_mb * 1024 * 1024:
-            raise LoadError(path, f"file too large ({_size(size)}; limit {limit_mb:g} MB, "
-                                  "raise it with --max-file-mb or KB_MAX_FILE_MB)")
-        return path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise LoadError(path, "not a regular file (a device, FIFO or socket)")
+        lim.check_file_size(str(path), info.st_size)
+        with open(path, "rb") as f:
+            data = f.read(int(lim.file_mb * 1024 * 1024) + 1)
+        lim.check_file_size(str(path), len(data))
+        return data
+    except LimitExceeded as e:
+        raise LoadError(path, e.reason) from None
     except OSError as e:
         raise LoadError(path, f"cannot read: {e.strerror or type(e).__name__}") from None
 
 
-def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.1f} KB"
+def load_bytes(path: Path, data: bytes, limits_: Limits | None = None) -> list[RawDocument | LoadError]:
+    """One file's bytes → its documents (one, or one per JSONL line), failures and warnings as values.
+
+    Parsed under `limits_` (default: those in force, see limits.py); a limit crossed is one LoadError."""
+    with limits.applied(limits_):
+        try:
+            return _load_bytes(path, data)
+        except LimitExceeded as e:
+            return [LoadError(e.source, e.reason)]
 
 
-def load_bytes(path: Path, data: bytes) -> list[RawDocument | LoadError]:
-    """One file's bytes → its documents (one, or one per JSONL line), failures and warnings as values."""
+def _load_bytes(path: Path, data: bytes) -> list[RawDocument | LoadError]:
     source = str(path)
     suffix = Path(path).suffix.lower()
     if suffix not in SUPPORTED:
@@ -578,6 +614,8 @@ def load_bytes(path: Path, data: bytes) -> list[RawDocument | LoadError]:
     docs = [d for d in items if isinstance(d, RawDocument)]
     if docs and not docs[0].text.strip():
         return [LoadError(source, "empty document")]
+    for doc in docs:
+        limits.current().check_chars(doc.source, len(doc.text))
     # one document from this file: its name is evidence for its title and region
     items = [replace(d, hints={**d.hints, "file_title": Path(path).stem}) if isinstance(d, RawDocument) else d
              for d in items]

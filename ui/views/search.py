@@ -10,6 +10,7 @@ import loaded as L
 import render as r
 import urlstate as u
 from kb.export import answer_markdown, answer_table, hits_markdown, hits_table
+from kb.limits import QueryTooLong, check_query
 from loaded import Current
 from views.downloads import downloads
 
@@ -41,6 +42,11 @@ def page(cur: Current, filters) -> None:
     query = st.session_state.get("q")
     if not query:
         st.caption("可以输入关键词，也可以提问；点击引文或段落可打开原报告并定位。")
+        return
+    try:
+        check_query(query)
+    except QueryTooLong as e:
+        st.warning(f"检索词太长：{e.chars:,} 字，上限 {e.limit:,} 字。请只保留关键的词语或问题。")
         return
     ss = st.session_state
     result = L.query(cur.state, query, ss.get("k") or 10, ss.get("mode") or "hybrid", filters, cur.kb)
