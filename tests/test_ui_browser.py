@@ -161,8 +161,10 @@ def test_question_answer_card_then_year_filter(page):
     table = card.locator(".kb-regions")
     text = table.inner_text()
     assert "海盐县" in text and "阳城镇" in text
-    rows = {r.locator("td").first.inner_text(): r.inner_text() for r in table.locator("tbody tr").all()}
+    rows = {r.locator("td").first.locator("a, b").first.inner_text(): r.inner_text()
+            for r in table.locator("tbody tr").all()}
     assert "2023" in rows["海盐县"] and "2024" in rows["阳城镇"]
+    assert "原文用语“综合查一次”" in rows["海盐县"]  # which variant of the practice the region's passages use
     for region in ("海盐县", "阳城镇"):
         assert ".txt" in rows[region] and "综合查一次" in rows[region]  # the source file and the quote
     assert card.locator("mark", has_text="综合查一次").count() >= 2
