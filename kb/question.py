@@ -249,10 +249,10 @@ def _core_forms(tokens: list[str]) -> list[list[str]]:
     return [t for t in out if _content(t)]
 
 
-def _swaps(tokens: list[str]) -> list[str]:
+def _adjacent_swaps(tokens: list[str]) -> list[str]:
     """Forms with two adjacent two-character words swapped (便民利企 ↔ 利企便民; 审慎包容监管 ↔
     包容审慎监管; a four-character word counts as its two halves); words that cannot name a
-    practice stay put. A two-part term also swaps as wholes (政务服务一网通办 ↔ 一网通办政务服务)."""
+    practice stay put."""
     words: list[str] = []
     for t in tokens:
         words += [t[:2], t[2:]] if re.fullmatch(r"[\u4e00-\u9fff]{4}", t) else [t]
@@ -261,8 +261,20 @@ def _swaps(tokens: list[str]) -> list[str]:
         a, b = words[i], words[i + 1]
         if len(a) == len(b) == 2 and not _listed_word(a) and not _listed_word(b):
             out.append("".join(words[:i] + [b, a] + words[i + 2:]))
-    if len(tokens) == 2 and all(len(t) >= 2 for t in tokens):
-        out.append(tokens[1] + tokens[0])
+    return out
+
+
+def _swaps(tokens: list[str]) -> list[str]:
+    """Adjacent two-character words swapped (see `_adjacent_swaps`), and a term's two parts swapped
+    as wholes at any word boundary, each part as asked or itself swapped (政务服务一网通办 ↔
+    一网通办政务服务; 便民惠企法律服务 ↔ 法律服务惠企便民). Both parts must be able to name something."""
+    out = _adjacent_swaps(tokens)
+    for i in range(1, len(tokens)):
+        left, right = tokens[:i], tokens[i:]
+        if min(len("".join(left)), len("".join(right))) < 2 or not (_content(left) and _content(right)):
+            continue
+        for r in ["".join(right), *_adjacent_swaps(right)]:
+            out += [r + part for part in ["".join(left), *_adjacent_swaps(left)]]
     return list(dict.fromkeys(out))
 
 

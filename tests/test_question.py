@@ -77,6 +77,15 @@ def test_swapped_compound(practices):
     assert_quotes_state_it(practices, a)
 
 
+def test_two_parts_swapped_each_in_its_own_order(practices):
+    """便民惠企法律服务 asked, 法律服务惠企便民 written: the two parts swapped, and one of them swapped too."""
+    a = practices.ask("哪些地区为企业群众提供便民惠企法律服务")
+    assert a.practice.term == "便民惠企法律服务" and a.practice.attested
+    assert regions(a) == ["永康市"]
+    assert "互换" in a.regions[0].match and a.regions[0].matched == "法律服务惠企便民"
+    assert_quotes_state_it(practices, a)
+
+
 def test_coordination_sharing_one_part(practices):
     a = practices.ask("哪些地区建立府院联动机制")
     assert regions(a) == ["德清县", "永康市"]
