@@ -86,7 +86,7 @@ class IndexCorpus:
 
 def build(workdir: Path, texts: list[str], with_fts: bool) -> tuple[float, int]:
     shutil.rmtree(workdir, ignore_errors=True)
-    store = Store(workdir)
+    store = Store(workdir, create=True)
     if not with_fts:
         store.db.executescript("DROP TRIGGER chunk_phrases_insert; DROP TRIGGER chunk_phrases_delete; "
                                "DROP TRIGGER chunk_phrases_update; DROP TABLE chunk_phrases;")
