@@ -88,6 +88,7 @@ class Answer:
             "figures": [asdict(f) for f in self.figures],
             "hits": [h.to_dict() for h in self.hits],
             "notice": self.notice,
+            "filters": {k: v for k, v in asdict(self.filters).items() if v is not None and k != "year_basis"},
         }
 
 
@@ -315,8 +316,10 @@ class Answerer:
         national = sum(1 for h, _ in found if h.doc.meta.level == "national")
         hits = [h for h, _ in found][:k]
         asked = p.asked if p else q.text
+        scope = q.filters.describe()
         if entries:
-            answer = f"共 {len(listed)} 个地区提及“{p.term}”：" + "、".join(_region_labels(entries))
+            answer = (f"（范围：{scope}）" if scope else "") + \
+                f"共 {len(listed)} 个地区提及“{p.term}”：" + "、".join(_region_labels(entries))
             if p.term != p.asked:
                 answer += f"（问题中的“{p.asked}”在语料中没有原样出现，按“{p.term}”匹配）"
             variants = sorted({e.match for e in entries if e.match and not e.match.startswith("原词")})
@@ -325,7 +328,8 @@ class Answerer:
             if national:
                 answer += f"（另有 {national} 段全国性文件提及）"
         else:
-            answer = f"没有报告提及“{asked}”。" if p else "未能从问题中识别出要查的做法。"
+            answer = (f"（范围：{scope}）" if scope else "") + \
+                (f"没有报告提及“{asked}”。" if p else "未能从问题中识别出要查的做法。")
         if related:
             label = "、".join(_region_labels(related))
             answer += (f" 另有 {len({e.region for e in related})} 个地区有语义相近的段落，但未直接提及：{label}"

@@ -20,9 +20,8 @@ from urllib.parse import urlparse
 
 from .answer import Answer, Citation
 from .atlas import Atlas
-from .models import Document, Hit
+from .models import LEVEL_LABELS, Document, Hit
 
-LEVEL_LABELS = {"national": "全国", "province": "省级", "city": "市级", "county": "县级", "town": "乡镇"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _BOM = "\ufeff"
 

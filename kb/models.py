@@ -223,6 +223,10 @@ class Hit:
         }
 
 
+
+LEVEL_LABELS = {"national": "全国", "province": "省级", "city": "市级", "county": "县级", "town": "乡镇"}
+
+
 @dataclass(frozen=True)
 class Filters:
     """Restrictions applied before top-k. Strings match as substrings (浙江 matches 浙江省).
@@ -260,6 +264,19 @@ class Filters:
         if self.doc_type and m.doc_type != self.doc_type:
             return False
         return True
+
+    def describe(self) -> str:
+        """The scope in words, for an answer that must say what it looked at (2025年、浙江、省级报告)."""
+        parts = []
+        if self.year_from is not None or self.year_to is not None:
+            lo, hi = self.year_from, self.year_to
+            parts.append(f"{lo}年" if lo == hi else f"{lo or ''}–{hi or ''}年")
+        parts += [name for name in (self.province, self.region) if name]
+        if self.level:
+            parts.append(f"{LEVEL_LABELS.get(self.level, self.level)}报告")
+        if self.doc_type:
+            parts.append(self.doc_type)
+        return "、".join(parts)
 
 
 def _region_matches(wanted: str, m: Metadata) -> bool:

@@ -48,6 +48,7 @@ class Cues:
     beneficiaries: frozenset[str]
     suffixes: frozenset[str]
     generic: frozenset[str]
+    levels: tuple[tuple[str, str], ...] = ()  # (cue, level or '-'), longest cue first
 
 
 def _data(name: str) -> str:
@@ -73,7 +74,21 @@ def cues() -> Cues:
         scaffold=frozenset(sections.get("scaffold", ())), prepositions=frozenset(sections.get("prepositions", ())),
         verbs=frozenset(sections.get("verbs", ())), beneficiaries=frozenset(sections.get("beneficiaries", ())),
         suffixes=frozenset(sections.get("suffix", ())), generic=frozenset(sections.get("generic", ())),
+        levels=tuple(sorted(((cue, key.split()[1]) for key, words in sections.items()
+                             if key.startswith("level ") for cue in words), key=lambda c: -len(c[0]))),
     )
+
+
+def level_named(folded: str) -> str | None:
+    """The level of government a question asks about (哪些省份 → province), when it names exactly one.
+    Longest cues are taken first and blanked, so 哪些区域 is not read as 哪些区."""
+    found: set[str] = set()
+    for cue, level in cues().levels:
+        if cue in folded:
+            folded = folded.replace(cue, "\0")
+            found.add(level)
+    found.discard("-")
+    return found.pop() if len(found) == 1 else None
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ from .models import Chunk, Document, Filters, Hit, SearchMode
 from .normalise import fold
 from .phrases import PhraseIndex, squash
 from .places import RegionGazetteer, short_name
-from .question import Practice, Reading, read_question, _unwrap
+from .question import Practice, Reading, _unwrap, level_named, read_question
 from .settings import Settings, settings
 from .store import Store
 from .tokenize import Tokenizer
@@ -260,6 +260,10 @@ class Searcher:
             # A named year or region that matches nothing here is just words, not a filter.
             if merged != filters and not self._doc_mask(merged).any():
                 merged = filters
+            # 哪些省份 asks for the provinces' own reports, where the index holds any.
+            if not merged.level and not merged.region and inferred.level:
+                leveled = replace(merged, level=inferred.level)
+                merged = leveled if self._doc_mask(leveled).any() else merged
             filters = merged
         return ParsedQuery(query, folded, phrases, tokens, filters, inferred)
 
@@ -271,6 +275,7 @@ class Searcher:
             year_to=max(years) if years else None,
             province=province,
             region=region,
+            level=level_named(folded),
         )
 
     # ---- masks -------------------------------------------------------------------------

@@ -65,6 +65,21 @@ def test_which_regions_一网通办(demo_index):
     assert_citations_exact(demo_index, a)
 
 
+@pytest.mark.parametrize("question, listed, scope", [
+    ("哪些乡镇推行综合查一次", ["阳城镇"], "乡镇报告"),
+    ("哪些县推行综合查一次", ["海盐县"], "县级报告"),
+    ("哪些区域推行综合查一次", ["海盐县", "阳城镇"], None),  # 区域 names no level
+    ("哪些省份推行综合查一次", ["海盐县", "阳城镇"], None),  # no provincial report here: no filter
+])
+def test_a_level_named_in_the_question_scopes_the_answer(demo_index, question, listed, scope):
+    a = demo_index.ask(question)
+    assert region_names(a) == listed
+    if scope:
+        assert a.answer.startswith(f"（范围：{scope}）") and a.to_dict()["filters"]["level"]
+    else:
+        assert not a.filters.level and not a.answer.startswith("（范围")
+
+
 def test_traditional_question_works_the_same(demo_index):
     a = demo_index.ask("哪些地區推行綜合查一次")
     assert region_names(a) == ["海盐县", "阳城镇"]
