@@ -147,8 +147,9 @@ def editor(cur: Current, doc) -> None:
             save(cur, doc, values)
         if msg := st.session_state.pop("meta_message", None):
             (st.success if msg[0] == "ok" else st.error)(msg[1])
-        st.button("删除这份文档…", key="delete-doc", icon=":material/delete:", on_click=confirm_delete,
-                  args=(cur, doc.doc_id, m.title, doc.chunks))
+        # The dialog is opened from the script body, as st.dialog documents (not from an on_click callback).
+        if st.button("删除这份文档…", key="delete-doc", icon=":material/delete:"):
+            confirm_delete(cur, doc.doc_id, m.title, doc.chunks)
 
 
 def save(cur: Current, doc, values: dict[str, object]) -> None:
