@@ -246,21 +246,41 @@ def _best(cands: list[_Candidate], support: set[str]) -> tuple[Place, float, lis
     return place, best_key[0], [c, *backing]
 
 
+_LIST_GAP = re.compile(r"\s*(?:、|和|及|与|以及|，|,)\s*")
+
+
+def _list_weights(body: str, spans: list[tuple[int, int]]) -> list[float]:
+    """How much each place name counts: 1, or 1/n inside an enumeration of n names (与宁波、温州、
+    湖州等地合作) — a list of peers speaks of others, not of the author. `spans` in text order."""
+    weights = [1.0] * len(spans)
+    group: list[int] = []
+    for i, (start, _) in enumerate(spans):
+        if group and _LIST_GAP.fullmatch(body[spans[group[-1]][1] : start]):
+            group.append(i)
+            continue
+        for j in group:
+            weights[j] = 1 / len(group)
+        group = [i]
+    for j in group:
+        weights[j] = 1 / len(group)
+    return weights
+
+
 def _body_mentions_of_kind(body: str, mentions: list[Mention], kind: str, within: Unit | None,
                            support: set[str]) -> Place | None:
     """The unit the body names most often among those of the kind the text speaks as (and inside
-    `within`, if given); a bare short name (海盐 for 海盐县) counts when it is unambiguous."""
+    `within`, if given); a bare short name (海盐 for 海盐县) counts when it is unambiguous. Names in
+    an enumeration count for less (`_list_weights`)."""
     g = gazetteer()
     counts: Counter[str] = Counter()
     units_of: dict[str, list[Unit]] = {}
     first: dict[str, int] = {}
+    found: list[tuple[int, int, str, list[Unit]]] = []
     for m in mentions:
         fits = [u for u in m.units if _kind_fits(u, kind) and (within is None or (u.within(within) and u != within))]
         if fits:
-            counts[m.name] += 1
-            units_of[m.name] = fits
-            first.setdefault(m.name, m.start)
-    if not counts:  # bare short names: 海盐 for 海盐县, 广东 for 广东省 (unambiguous ones only)
+            found.append((m.start, m.end, m.name, fits))
+    if not found:  # bare short names: 海盐 for 海盐县, 广东 for 广东省 (unambiguous ones only)
         table = _short_names_of_kind(kind)
         prefixes = {a[:2] for a in table}
         lens = range(min(g.max_alias, 6), 1, -1)
@@ -268,15 +288,17 @@ def _body_mentions_of_kind(body: str, mentions: list[Mention], kind: str, within
             if body[i : i + 2] not in prefixes:
                 continue
             for length in lens:
-                s = body[i : i + length]
-                u = table.get(s)
+                u = table.get(body[i : i + length])
                 if u is not None and (within is None or (u.within(within) and u != within)):
-                    counts[u.name] += 1
-                    units_of[u.name] = [u]
-                    first.setdefault(u.name, i)
+                    found.append((i, i + length, u.name, [u]))
                     break
-    if not counts:
+    if not found:
         return None
+    found.sort(key=lambda f: f[0])
+    for (start, _, name, units), weight in zip(found, _list_weights(body, [(f[0], f[1]) for f in found])):
+        counts[name] += weight
+        units_of[name] = units
+        first.setdefault(name, start)
     name = max(counts, key=lambda n: (counts[n], -first[n]))
     return place_from_units(units_of[name], support)
 
@@ -296,11 +318,11 @@ def _short_names_of_kind(kind: str) -> dict[str, Unit]:
 
 def _most_named_city(body: str, mentions: list[Mention]) -> Unit | None:
     """The city a body names most (full names, or unambiguous short names: 深圳)."""
-    counts: Counter[Unit] = Counter()
+    found: list[tuple[int, int, Unit]] = []
     for m in mentions:
         cities = [u for u in m.units if u.level == "city" or (u.level == "province" and u.name.endswith("市"))]
         if len(cities) == 1:
-            counts[cities[0]] += 1
+            found.append((m.start, m.end, cities[0]))
     table = gazetteer().short_names("市")
     prefixes = {a[:2] for a in table}
     for i in range(len(body) - 1):
@@ -308,8 +330,12 @@ def _most_named_city(body: str, mentions: list[Mention]) -> Unit | None:
             for length in (4, 3, 2):
                 u = table.get(body[i : i + length])
                 if u is not None:
-                    counts[u] += 1
+                    found.append((i, i + length, u))
                     break
+    found.sort(key=lambda f: f[0])
+    counts: Counter[Unit] = Counter()
+    for (_, _, unit), weight in zip(found, _list_weights(body, [(f[0], f[1]) for f in found])):
+        counts[unit] += weight
     return counts.most_common(1)[0][0] if counts else None
 
 
@@ -384,7 +410,9 @@ def _from_body(body: str, body_mentions: list[Mention], body_names: set[str], ki
         return RegionResult(Place(), None, [_votes_text(votes, kind) + ", but no such place named"])
     if not body_mentions:
         return RegionResult(Place())
-    counts = Counter(m.name for m in body_mentions)
+    counts: Counter[str] = Counter()
+    for m, weight in zip(body_mentions, _list_weights(body, [(m.start, m.end) for m in body_mentions])):
+        counts[m.name] += weight
     units_of = {m.name: m.units for m in body_mentions}
     first: dict[str, int] = {}
     for m in body_mentions:
@@ -392,7 +420,7 @@ def _from_body(body: str, body_mentions: list[Mention], body_names: set[str], ki
     name = max(counts, key=lambda n: (counts[n], max(LEVEL_ORDER[u.level] for u in units_of[n]), -first[n]))
     deepest = max(LEVEL_ORDER[u.level] for u in units_of[name])
     place = place_from_units([u for u in units_of[name] if LEVEL_ORDER[u.level] == deepest], body_names)
-    return RegionResult(place, w.confidence_body_only, [f"body names {name} most ({counts[name]}×)"])
+    return RegionResult(place, w.confidence_body_only, [f"body names {name} most ({counts[name]:g}×)"])
 
 
 def _zone_result(zone: tuple[str, str | None], cands: list[_Candidate], body: str,

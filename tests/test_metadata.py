@@ -378,6 +378,16 @@ def test_body_only_region_is_the_kind_it_speaks_as():
     assert m.region_confidence < 0.8 and "speaks as a 区" in m.region_evidence
 
 
+def test_places_listed_as_peers_count_for_less_than_the_place_itself():
+    """No signature, no speaker: 宁波 and 温州 are named more often than 杭州, but always in lists of
+    partners (与宁波、温州、湖州等地), each such mention counting 1/n; 杭州 speaks of itself."""
+    body = ("各位代表：\n现在，我代表市人民政府，向大会报告工作。\n"
+            "与宁波、温州、湖州、嘉兴、绍兴等地建立政务服务“跨省通办”合作，宁波、温州两地数据共享，宁波、温州企业办事更便利。\n"
+            "全市地区生产总值增长5.6%。杭州将持续打造一流营商环境，奋力谱写中国式现代化杭州新篇章！")
+    m = _doc(body)
+    assert (m.region, m.province, m.level) == ("杭州市", "浙江省", "city")
+
+
 def test_words_are_not_places():
     # 部分乡镇 is not the town 分乡镇 (湖北), 合作市场 not 合作市 (甘肃), 沿海城市 not 海城市 (辽宁)
     body = "我县部分乡镇推进国际合作市场建设，沿海城市经验值得借鉴。我县长兴县……长兴县……"
