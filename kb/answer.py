@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from .models import Chunk, Document, Filters, Hit
 from .figures import AMOUNT, extract_figures, figures_in
-from .question import Intent, Match, Practice, Reading, is_content
+from .question import Intent, Match, Practice, Reading, asks_quantity, indicator_of, is_content
 from .search import ParsedQuery, Searcher
 
 _SENTENCE_END = "。！？；!?;\n"
@@ -123,14 +123,17 @@ def understand(searcher: Searcher, question: str, filters: Filters | None = None
     reading: Reading = searcher.read(parsed.folded, parsed.phrases)
     intent = reading.intent
     targets: tuple[str, ...] = ()
-    if intent == "compare":
-        names = searcher.names_in(parsed.folded)
-        targets = tuple(names) or tuple(sorted(set(re.findall(r"(?:19|20)\d{2}", parsed.folded))))
-        if len(targets) < 2:
-            intent = "figure" if reading.intent == "figure" else "general"
+    quantity = asks_quantity(parsed.folded)
+    names = tuple(searcher.names_in(parsed.folded)) if intent in ("compare", "figure", "general") else ()
+    if intent == "compare" or len(names) >= 2:  # two regions named: side by side, each its own filter
+        targets = names or tuple(sorted(set(re.findall(r"(?:19|20)\d{2}", parsed.folded))))
+        if len(targets) >= 2:
+            intent = "figure" if quantity else "compare"
+            parsed = searcher.parse(question, filters, infer=False)  # a named region must not narrow both
+        else:  # 对比各地的败诉率: nobody named, so every region, side by side
             targets = ()
-        else:  # each side is its own filter: the question's named region must not narrow both
-            parsed = searcher.parse(question, filters, infer=False)
+            stated = reading.practice is not None and reading.practice.attested
+            intent = "figure" if quantity else ("regions" if stated else "general")
     return Question(question, intent, reading.practice, parsed, reading.words, targets)
 
 
@@ -347,8 +350,7 @@ class Answerer:
         sides: list[list[Hit]] = []
         for target in q.targets:
             year = int(target) if target.isdigit() else None
-            f = Filters(year_from=year, year_to=year, region=q.filters.region, province=q.filters.province) \
-                if year else Filters(region=target, year_from=q.filters.year_from, year_to=q.filters.year_to)
+            f = self._side_filters(q, target)
             # A region's own reports speak for it (广东省's, not a district's inside it), when it has any.
             own = None if year else self.s.chunks_of_region(target, f)
             ids = self.s.rows_stating(p, f) if p else []
@@ -383,16 +385,43 @@ class Answerer:
     def _figures(self, q: Question, k: int) -> Answer:
         """Numbers stated right after the indicator — or any of its variants (行政复议 for 行政复议案件
         数量) — in every passage that states it, each with the sentence it is in."""
-        p = q.practice
-        indicator = q.term or ""
+        p = q.practice if q.practice is None else indicator_of(q.practice, self.s)
+        indicator = p.term if p else ""
+        sides = [(t, self._side_filters(q, t)) for t in q.targets] or [(None, q.filters)]
         figures: list[Figure] = []
+        found_hits: list[list[Hit]] = []
+        missing: list[str] = []
+        for target, filters in sides:
+            side, hits = self._figures_within(p, indicator, filters)
+            found_hits.append(hits)
+            figures += side
+            if target is not None and not side:
+                missing.append(target)
+        if not q.targets:
+            figures.sort(key=lambda f: (f.region, f.year or 0, f.indicator))
+        hits = [h for group in _interleave(found_hits) for h in group][:k] if q.targets else found_hits[0][:k]
+        if figures:
+            answer = f"找到 {len(figures)} 个“{indicator}”数值，来自 {len({f.region for f in figures})} 个地区："
+            answer += "；".join(f"{f.region}（{f.year or '年份不详'}）{f.indicator} {f.value}" for f in figures[:8])
+            if missing:
+                answer += f"；未找到：{'、'.join(missing)}"
+            if p is not None and p.term != p.asked:
+                answer += f"（问题中的“{p.asked}”在语料中没有原样出现，按“{p.term}”匹配）"
+        else:
+            answer = f"未找到“{indicator}”的具体数值。" if indicator else "未能从问题中识别出要查的指标。"
+        return Answer(q.text, "figure", indicator or None, answer, figures=figures, hits=hits, filters=q.filters,
+                      practice=p)
+
+    def _figures_within(self, p: Practice | None, indicator: str, filters: Filters) -> tuple[list[Figure], list[Hit]]:
+        """The figures stated inside `filters`, and the passages searched for them."""
         if p is not None and p.attested:
-            ids = self.s.rows_stating(p, q.filters)
-            hits = self.s.search(indicator, k=min(len(ids), self.cfg.deep), filters=q.filters, infer_filters=False,
+            ids = self.s.rows_stating(p, filters)
+            hits = self.s.search(indicator, k=min(len(ids), self.cfg.deep), filters=filters, infer_filters=False,
                                  depth=min(len(ids), self.cfg.deep), restrict=ids) if ids else []
         else:
-            hits = self.s.search(indicator, k=self.cfg.deep, filters=q.filters, infer_filters=False,
+            hits = self.s.search(indicator, k=self.cfg.deep, filters=filters, infer_filters=False,
                                  depth=self.cfg.deep) if indicator else []
+        figures: list[Figure] = []
         seen: set[tuple[str, int]] = set()
         for h in hits:
             found = figures_in(h.chunk, p) if p is not None and p.attested else extract_figures(h.chunk, indicator)
@@ -404,14 +433,14 @@ class Answerer:
                 m = h.doc.meta
                 figures.append(Figure(m.region or m.title, m.year, name, value,
                                       cite(h.doc, h.chunk, pos, length, self.cfg.quote_max)))
-        figures.sort(key=lambda f: (f.region, f.year or 0, f.indicator))
-        if figures:
-            answer = f"找到 {len(figures)} 个“{indicator}”数值，来自 {len({f.region for f in figures})} 个地区："
-            answer += "；".join(f"{f.region}（{f.year or '年份不详'}）{f.indicator} {f.value}" for f in figures[:8])
-        else:
-            answer = f"未找到“{indicator}”的具体数值。" if indicator else "未能从问题中识别出要查的指标。"
-        return Answer(q.text, "figure", indicator or None, answer, figures=figures, hits=hits[:k], filters=q.filters,
-                      practice=p)
+        return figures, hits
+
+    def _side_filters(self, q: Question, target: str) -> Filters:
+        """One side of a comparison: a year keeps the question's region; a region keeps its years."""
+        if target.isdigit():
+            year = int(target)
+            return Filters(year_from=year, year_to=year, region=q.filters.region, province=q.filters.province)
+        return Filters(region=target, year_from=q.filters.year_from, year_to=q.filters.year_to)
 
     # similar practices -----------------------------------------------------------------------
     def practice_of(self, chunk: Chunk, doc: Document) -> str | None:

@@ -18,18 +18,41 @@ AMOUNT = re.compile(NUMBER)
 _AFTER = re.compile(r"[^。；;，,\d]{0,8}?" + NUMBER)
 
 
+QUALIFIER_MAX = 8  # characters of qualifier an indicator may carry before it (行政首长|出庭应诉率)
+_NOT_QUALIFIER = frozenset("的了为是在已将和与及对等共计约达年月日")
+
+
+def qualifier_start(folded: str, start: int) -> int:
+    """Where the qualifier in front of an indicator begins: whole words read backwards (longest
+    dictionary word first) while they are not verbs or function characters, at most eight characters
+    — 主要负责人出庭应诉率 keeps 主要负责人, 全年共受理行政复议案件 keeps nothing before 行政."""
+    from .tokenize import dictionary, is_verb
+
+    words = dictionary()
+    pos = start
+    while pos > 0 and start - pos < QUALIFIER_MAX:
+        for size in (4, 3, 2, 1):
+            word = folded[max(pos - size, 0) : pos]
+            if len(word) == size and (size == 1 or word in words):
+                break
+        if not all("\u4e00" <= ch <= "\u9fff" for ch in word) or is_verb(word) or word in _NOT_QUALIFIER:
+            break
+        if start - (pos - len(word)) > QUALIFIER_MAX:
+            break
+        pos -= len(word)
+    return pos
+
+
 def figures_in(chunk: Chunk, practice: Practice) -> list[tuple[str, str, int, int]]:
     """(indicator as written, value, position, length) for each number stated right after a place
-    where the passage states the indicator (any variant), with a qualifier of up to six characters
-    before it (行政首长出庭应诉率 for 出庭应诉率)."""
+    where the passage states the indicator (any variant), with its qualifier before it
+    (行政首长出庭应诉率 for 出庭应诉率; see `qualifier_start`)."""
     out = []
     for m in practice.find_all(chunk.folded):
         after = _AFTER.match(chunk.folded, m.end)
         if not after:
             continue
-        start = m.start
-        while start > 0 and m.start - start < 6 and "\u4e00" <= chunk.folded[start - 1] <= "\u9fff":
-            start -= 1
+        start = qualifier_start(chunk.folded, m.start)
         value_start, value_end = after.span(1)
         out.append((chunk.text[start:m.end], chunk.text[value_start:value_end], start, value_end - start))
     return out
@@ -45,10 +68,10 @@ def extract_figures(chunk: Chunk, indicator: str) -> list[tuple[str, str, int, i
         return []
     out = []
     # Allow a qualifier before the indicator (行政首长出庭应诉率 for 出庭应诉率).
-    pattern = re.compile(r"([\u4e00-\u9fff]{0,6}" + re.escape(indicator) + r")[^。；;，,\d]{0,6}?" + NUMBER)
+    pattern = re.compile(r"(" + re.escape(indicator) + r")[^。；;，,\d]{0,6}?" + NUMBER)
     for m in pattern.finditer(chunk.folded):
         value_start, value_end = m.span(2)
         value = chunk.text[value_start:value_end]
-        name = chunk.text[m.start(1) : m.end(1)]
-        out.append((name, value, m.start(1), value_end - m.start(1)))
+        start = qualifier_start(chunk.folded, m.start(1))
+        out.append((chunk.text[start : m.end(1)], value, start, value_end - start))
     return out

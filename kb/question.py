@@ -350,7 +350,7 @@ def ellipsis_variants(tokens: list[str]) -> list[Variant]:
 GAP_MAX = 4  # characters a modifier inserted into an indicator may have (行政诉讼|案件一审|败诉率)
 # Statistical indicators take qualifiers inside them (行政诉讼案件一审败诉率); names of bodies and
 # practices do not (行政复议咨询委员会 is not a 行政复议委员会), so only indicators get the gap.
-_INDICATOR_ENDS = ("率", "数", "量", "额", "比例", "占比", "比重", "指数")
+INDICATOR_ENDS = ("率", "数", "量", "额", "比例", "占比", "比重", "指数")
 
 
 def gap_variants(tokens: list[str]) -> list[Variant]:
@@ -365,7 +365,7 @@ def gap_variants(tokens: list[str]) -> list[Variant]:
             head, tail = "".join(base[:i]), "".join(base[i:])
             if len(head) < 3 or len(tail) < 2 or not (_content(base[:i]) and _content(base[i:])):
                 continue
-            if not tail.endswith(_INDICATOR_ENDS):  # 行政复议咨询委员会 is another body than 行政复议委员会
+            if not tail.endswith(INDICATOR_ENDS):  # 行政复议咨询委员会 is another body than 行政复议委员会
                 continue
             pattern = f"{re.escape(head)}[\u4e00-\u9fff]{{1,{GAP_MAX}}}?{re.escape(tail)}"
             out.append(Variant(squash("".join(base)), "gap", pattern, (head, tail)))
@@ -381,13 +381,18 @@ def _attested(tokens: list[str], corpus: Corpus, whole: bool = False) -> tuple[t
 
 
 # ---- reading a question ---------------------------------------------------------------------------
+def asks_quantity(folded: str) -> bool:
+    """Does the question ask for a number (率, 多少, 数量 …)? Then a comparison compares figures."""
+    return any(w in folded for w in cues().figure)
+
+
 def intent_of(folded: str) -> Intent:
     c = cues()
     if any(w in folded for w in c.compare):
         return "compare"
     if any(w in folded for w in c.regions):
         return "regions"
-    if any(w in folded for w in c.figure):
+    if asks_quantity(folded):
         return "figure"
     return "general"
 
@@ -505,6 +510,19 @@ def resolve(run: list[str], corpus: Corpus) -> Practice | None:
     maximal.sort(key=lambda w: (w[3], -(w[1] - w[0])))
     parts = tuple(squash("".join(run[i:j])) for i, j, _, _ in maximal)
     return Practice(asked, asked, (), parts, passages=maximal[0][3])
+
+
+def indicator_of(practice: Practice, corpus: Corpus) -> Practice:
+    """For a figure question: an indicator no report states as asked (行政诉讼败诉率) backs off to
+    its attested part that is itself an indicator (败诉率); otherwise the practice as it was."""
+    if practice.attested:
+        return practice
+    for part in practice.parts:
+        if part.endswith(INDICATOR_ENDS):
+            found = resolve(corpus.cut(part) or [part], corpus)
+            if found is not None and found.attested:
+                return Practice(practice.asked, found.term, found.variants, passages=found.passages)
+    return practice
 
 
 def choose(practices: list[Practice]) -> Practice | None:

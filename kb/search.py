@@ -21,7 +21,7 @@ from .models import Chunk, Document, Filters, Hit, SearchMode
 from .normalise import fold
 from .phrases import PhraseIndex, squash
 from .places import RegionGazetteer, short_name
-from .question import Practice, Reading, _unwrap, level_named, read_question
+from .question import Practice, Reading, _unwrap, indicator_of, level_named, read_question
 from .settings import Settings, settings
 from .store import Store
 from .tokenize import Tokenizer
@@ -362,6 +362,8 @@ class Searcher:
         0 (neither): the first sort key of the results."""
         reading = self.read(q.folded, q.phrases)
         practice = reading.practice
+        if practice is not None and reading.intent == "figure":
+            practice = indicator_of(practice, self)  # 行政诉讼败诉率 asked, 败诉率 stated
         if practice is None or not (practice.variants or len(practice.parts) >= 2):
             return None
         figure = reading.intent == "figure" and practice.attested

@@ -107,6 +107,36 @@ def test_figure_extraction_by_hand():
     assert [(n, v) for n, v, _, _ in extract_figures(chunk, "出庭应诉率")] == [("行政首長出庭應訴率", "97%")]
 
 
+def test_figure_qualifier_stops_at_verbs_and_function_words():
+    from kb.figures import qualifier_start
+
+    for text, indicator, written in [
+        ("区政府全年共受理行政复议案件153件", "行政复议案件", "行政复议案件"),  # 受理 is a verb, 共 a function word
+        ("高度重视,主要负责人出庭应诉率100%", "出庭应诉率", "主要负责人出庭应诉率"),
+        ("全市行政机关负责人出庭应诉率达到100%", "出庭应诉率", "行政机关负责人出庭应诉率"),
+    ]:
+        at = text.index(indicator)
+        assert text[qualifier_start(text, at) : at + len(indicator)] == written
+
+
+def test_two_regions_named_in_a_figure_question_are_two_sides(demo_index):
+    """No compare word, two regions: each side searched with its own region, a side without a value said."""
+    a = demo_index.ask("上虞区和密云区的行政复议案件数量")
+    assert a.intent == "figure" and a.term == "行政复议案件"
+    assert [(f.region, f.indicator, f.value) for f in a.figures] == [("密云区", "行政复议案件", "153件")]
+    assert "未找到：上虞区" in a.answer
+    assert_citations_exact(demo_index, a)
+
+
+def test_an_indicator_not_stated_as_asked_backs_off_to_its_indicator_part(demo_index):
+    """对比各地 names nobody: figures from every region; 行政诉讼败诉率 is written 败诉率 here, and the answer says so."""
+    a = demo_index.ask("对比各地的行政诉讼败诉率")
+    assert a.intent == "figure" and a.term == "败诉率"
+    assert {(f.region, f.value) for f in a.figures} >= {("上虞区", "8.1%"), ("海盐县", "1.64%")}
+    assert "按“败诉率”匹配" in a.answer
+    assert demo_index.ask("对比各地的综合查一次做法").intent == "regions"  # no figure asked: who states it
+
+
 def test_compare_regions_side_by_side(demo_index):
     a = demo_index.ask("对比海盐和密云的法律援助")
     assert a.intent == "compare"
