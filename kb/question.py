@@ -401,23 +401,32 @@ def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
     """Token runs that may name the practice: the question without years, named regions, scaffolding,
     stop words and leading wrappers (为群众提供 …)."""
     text = _YEAR.sub("|", folded)
-    for name in sorted(set(names), key=len, reverse=True):
-        text = text.replace(name, "|")
     c = cues()
+    # Names and question words (哪些省份: jieba cuts it in two) go as strings, before tokenising.
+    for name in sorted({*names, *c.regions, *(cue for cue, _ in c.levels)}, key=len, reverse=True):
+        text = text.replace(name, "|")
     stop = stopwords()
     runs: list[list[str]] = []
     for piece in _PIECES.split(text.replace("|", " ")):
+        tokens = [t for t in (corpus.cut(piece) if piece else []) if t not in _GLUE]
         run: list[str] = []
-        for t in corpus.cut(piece) if piece else []:
-            if t in _GLUE:
-                continue
-            if t in stop or t in c.scaffold:
+        for i, t in enumerate(tokens):
+            if (t in stop or t in c.scaffold) and not _inside_name(run, t, tokens[i + 1 :], stop, c):
                 runs.append(run)
                 run = []
             else:
                 run.append(t)
         runs.append(run)
     return [r for r in (_trim(_unwrapped(_trim(r), corpus)) for r in runs) if r]
+
+
+def _inside_name(before: list[str], word: str, after: list[str], stop: frozenset[str], c: Cues) -> bool:
+    """A scaffolding noun between two content words is part of a name (首席 数据 官, 数据 共享 平台),
+    not of the question (综合查一次 做法, 行政复议案件 数量)."""
+    if not before or not after or after[0] in stop or after[0] in c.scaffold:
+        return False
+    entry = dictionary().get(word)
+    return entry is not None and entry[1].startswith("n")
 
 
 def _unwrapped(run: list[str], corpus: Corpus) -> list[str]:
@@ -480,7 +489,7 @@ def resolve(run: list[str], corpus: Corpus) -> Practice | None:
     asked = squash("".join(run))
     variants, count = _attested(run, corpus, whole=True)
     if variants:
-        return Practice(asked, asked, variants, passages=count)
+        return _without_wrapper_verbs(asked, run, 0, len(run), corpus) or Practice(asked, asked, variants, passages=count)
     # Not stated as a whole: without the verbs around it (强调 便民利企, 败诉率 降到) it may be.
     lead = 0
     while lead < len(run) - 1 and is_verb(run[lead]):
@@ -493,7 +502,8 @@ def resolve(run: list[str], corpus: Corpus) -> Practice | None:
         if _content(rest):
             variants, count = _attested(rest, corpus, whole=True)
             if variants:
-                return Practice(asked, squash("".join(rest)), variants, passages=count)
+                return _without_wrapper_verbs(asked, run, i, j, corpus) or \
+                    Practice(asked, squash("".join(rest)), variants, passages=count)
     # Not stated at all: its maximal attested windows, rarest first.
     windows: list[tuple[int, int, tuple[Variant, ...], int]] = []
     n = len(run)
@@ -523,6 +533,24 @@ def indicator_of(practice: Practice, corpus: Corpus) -> Practice:
             if found is not None and found.attested:
                 return Practice(practice.asked, found.term, found.variants, passages=found.passages)
     return practice
+
+
+def _without_wrapper_verbs(asked: str, run: list[str], i: int, j: int, corpus: Corpus) -> Practice | None:
+    """run[i:j] is stated; so may be the words without its leading verbs (提出 建设 全国统一大市场:
+    most reports 融入 or 服务 it). The verb stays only when the corpus writes it with the rest nearly
+    always (`WRAPPER_SHARE`), as `_unwrapped` decides for the question's wrapper."""
+    verbs = cues().verbs
+    k = i
+    while k < j - 1 and (is_verb(run[k]) or run[k] in verbs):
+        k += 1
+    if k == i or not _content(run[k:j]):
+        return None
+    inner = squash("".join(run[k:j]))
+    rest = corpus.phrase_count(inner)
+    if rest < WRAPPER_EVIDENCE or corpus.phrase_count(squash("".join(run[i:j]))) >= WRAPPER_SHARE * rest:
+        return None
+    variants, count = _attested(run[k:j], corpus, whole=True)
+    return Practice(asked, inner, variants, passages=count) if variants else None
 
 
 def choose(practices: list[Practice]) -> Practice | None:

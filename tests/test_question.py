@@ -86,6 +86,22 @@ def test_two_parts_swapped_each_in_its_own_order(practices):
     assert_quotes_state_it(practices, a)
 
 
+def test_a_question_noun_inside_a_name_stays_in_it(practices):
+    """数据 is question scaffolding (…的数据是多少), but between 首席 and 官 it is part of the name."""
+    a = practices.ask("哪些省份推行首席数据官制度")
+    assert a.practice.term == "首席数据官制度" and regions(a) == ["桐乡市"]
+    assert_quotes_state_it(practices, a)
+
+
+def test_a_verb_the_corpus_rarely_writes_with_the_practice_is_not_part_of_it(practices):
+    """提出 建设 全国统一大市场: one report 建设s it, the others 融入 and 服务 it — all three state it."""
+    for question in ("哪些地区提出建设全国统一大市场", "哪些地区加快建设全国统一大市场"):  # 加快建设… is in one report
+        a = practices.ask(question)
+        assert a.practice.term == "全国统一大市场"
+        assert regions(a) == ["平湖市", "桐乡市", "永康市"]
+        assert_quotes_state_it(practices, a)
+
+
 def test_coordination_sharing_one_part(practices):
     a = practices.ask("哪些地区建立府院联动机制")
     assert regions(a) == ["德清县", "永康市"]
