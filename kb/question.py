@@ -402,9 +402,11 @@ def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
     stop words and leading wrappers (为群众提供 …)."""
     text = _YEAR.sub("|", folded)
     c = cues()
-    # Names and question words (哪些省份: jieba cuts it in two) go as strings, before tokenising.
-    for name in sorted({*names, *c.regions, *(cue for cue, _ in c.levels)}, key=len, reverse=True):
+    for name in sorted(set(names), key=len, reverse=True):
         text = text.replace(name, "|")
+    # Question words go as strings (jieba cuts 哪些省份 in two), where they are whole words:
+    # 哪些市 is not taken out of 哪些市场主体.
+    text = _without_words(text, sorted({*c.regions, *(cue for cue, level in c.levels if level != "-")}, key=len, reverse=True), corpus)
     stop = stopwords()
     runs: list[list[str]] = []
     for piece in _PIECES.split(text.replace("|", " ")):
@@ -418,6 +420,25 @@ def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
                 run.append(t)
         runs.append(run)
     return [r for r in (_trim(_unwrapped(_trim(r), corpus)) for r in runs) if r]
+
+
+def _without_words(text: str, words: list[str], corpus: Corpus) -> str:
+    """`text` with each of `words` replaced by '|' where it starts and ends on a token boundary."""
+    bounds, pos = {0, len(text)}, 0
+    for token in corpus.cut(text):
+        at = text.find(token, pos)
+        if at < 0:
+            continue
+        bounds.update((at, at + len(token)))
+        pos = at + len(token)
+    for word in words:
+        start = text.find(word)
+        while start >= 0:
+            end = start + len(word)
+            if start in bounds and end in bounds:
+                text = text[:start] + "|" * len(word) + text[end:]  # same length: bounds stay valid
+            start = text.find(word, start + 1)
+    return text
 
 
 def _inside_name(before: list[str], word: str, after: list[str], stop: frozenset[str], c: Cues) -> bool:

@@ -86,6 +86,15 @@ def test_two_parts_swapped_each_in_its_own_order(practices):
     assert_quotes_state_it(practices, a)
 
 
+def test_question_words_come_out_only_as_whole_words(practices):
+    """哪些省份 goes (jieba cuts it 哪些|省份); 哪些市 is not taken out of 哪些市场主体."""
+    from kb.question import spans
+
+    corpus = practices.searcher()
+    assert spans(fold("哪些省份推行综合查一次"), (), corpus) == [["综合查一次"]]
+    assert "".join(spans(fold("哪些市场主体推行综合查一次"), (), corpus)[0]).startswith("市场主体")
+
+
 def test_a_question_noun_inside_a_name_stays_in_it(practices):
     """数据 is question scaffolding (…的数据是多少), but between 首席 and 官 it is part of the name."""
     a = practices.ask("哪些省份推行首席数据官制度")
