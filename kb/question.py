@@ -562,7 +562,8 @@ def _without_wrapper_verbs(asked: str, run: list[str], i: int, j: int, corpus: C
     always (`WRAPPER_SHARE`), as `_unwrapped` decides for the question's wrapper."""
     verbs = cues().verbs
     k = i
-    while k < j - 1 and (is_verb(run[k]) or run[k] in verbs):
+    # Never down to one bare two-character word: 编制 发展 规划 is not answered for 规划.
+    while k < j - 1 and (is_verb(run[k]) or run[k] in verbs) and len("".join(run[k + 1 : j])) > 2:
         k += 1
     if k == i or not _content(run[k:j]):
         return None

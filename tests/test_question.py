@@ -95,6 +95,38 @@ def test_question_words_come_out_only_as_whole_words(practices):
     assert "".join(spans(fold("哪些市场主体推行综合查一次"), (), corpus)[0]).startswith("市场主体")
 
 
+class _Texts:
+    """A corpus of a few sentences, for rules that need counts the fixture reports do not have."""
+
+    def __init__(self, *texts: str) -> None:
+        from kb.tokenize import Tokenizer
+
+        self.texts, self.tokenizer = [squash(fold(t)) for t in texts], Tokenizer()
+
+    def phrase_count(self, phrase: str) -> int:
+        return sum(squash(phrase) in t for t in self.texts)
+
+    def pattern_count(self, pattern: str, needs: tuple[str, ...]) -> int:
+        import re
+
+        return sum(bool(re.search(pattern, t)) for t in self.texts)
+
+    def cut(self, folded: str) -> list[str]:
+        return self.tokenizer.cut(folded)
+
+    def abbreviations(self):
+        return ()
+
+
+def test_leading_verbs_go_but_never_down_to_a_bare_two_character_word():
+    from kb.question import resolve
+
+    corpus = _Texts("培育新质生产力", "发展新质生产力", "因地制宜发展新质生产力", "新质生产力加快形成",
+                    "制定发展规划", "发展规划纲要", "实施发展规划", "十四五规划", "国土空间规划", "城市规划")
+    assert resolve(corpus.cut("培育新质生产力"), corpus).term == "新质生产力"  # 1 of 4 passages 培育s it
+    assert resolve(corpus.cut("制定发展规划"), corpus).term == "发展规划"  # 制定 goes, 发展 stays: not 规划
+
+
 def test_a_question_noun_inside_a_name_stays_in_it(practices):
     """数据 is question scaffolding (…的数据是多少), but between 首席 and 官 it is part of the name."""
     a = practices.ask("哪些省份推行首席数据官制度")
