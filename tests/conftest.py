@@ -24,6 +24,21 @@ def build_demo_index(path: Path):
     return kb
 
 
+UI_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ui"
+
+
+def build_ui_index(demo_index_path: Path, path: Path) -> Path:
+    """The demo index plus 青田县 2023 and 2024 (a figure in both years, a passage starting with =)."""
+    from kb import KnowledgeBase
+
+    shutil.copytree(demo_index_path, path)
+    kb = KnowledgeBase.open(path)
+    report = kb.ingest([UI_FIXTURES])
+    kb.close()
+    assert (report.added, report.failed) == (2, [])
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo_index_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "index"

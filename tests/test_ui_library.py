@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import shutil
 from pathlib import Path
 
 import pytest
+
+from conftest import build_ui_index
 
 from kb import KnowledgeBase
 from kb.export import (
@@ -35,14 +36,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ui"
 
 @pytest.fixture(scope="module")
 def ui_index(demo_index_path, tmp_path_factory) -> Path:
-    """The demo index plus 青田县 2023 and 2024 (a figure in both years, a passage starting with =)."""
-    path = tmp_path_factory.mktemp("ui-lib") / "index"
-    shutil.copytree(demo_index_path, path)
-    kb = KnowledgeBase.open(path)
-    report = kb.ingest([FIXTURES])
-    kb.close()
-    assert (report.added, report.failed) == (2, [])
-    return path
+    return build_ui_index(demo_index_path, tmp_path_factory.mktemp("ui-lib") / "index")
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,8 @@ from test_ui_browser import (  # noqa: F401 (browser_tools is a fixture) — tes
     wait_idle,
 )
 
+from conftest import build_ui_index
+
 from kb import KnowledgeBase
 
 try:  # auto-waiting checks (a widget's value arrives a moment after the elements around it)
@@ -36,19 +38,9 @@ except ImportError:  # without playwright the browser_tools fixture skips (or fa
     expect = None
 
 pytestmark = pytest.mark.browser
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ui"
 QUESTION = "哪些地区推行综合查一次"
 DOCS = ROOT / "docs"
 TIMEOUT_MS = 180_000  # per wait: generous, the machine may be shared (event-based waits, never sleeps)
-
-
-def build_ui_index(demo_index_path: Path, path: Path) -> Path:
-    shutil.copytree(demo_index_path, path)
-    kb = KnowledgeBase.open(path)
-    report = kb.ingest([FIXTURES])
-    kb.close()
-    assert (report.added, report.failed) == (2, [])
-    return path
 
 
 @pytest.fixture(scope="module")
