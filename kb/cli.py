@@ -11,17 +11,17 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
-from .check import check
-from .embed import configure as configure_engines
-from .embed.engines import FAITHFUL_ENGINES
-from .errors import UnknownDocument
-from .knowledgebase import KnowledgeBase
-from .limits import LimitExceeded
-from .models import DOC_TYPES, LEVELS, Filters, doc_type_name
-from .search import parse_year_range
-from .segment import IndexUnusable, StorageError
-from .settings import settings
+from kb import __version__
+from kb.embed import configure as configure_engines
+from kb.embed.engines import FAITHFUL_ENGINES
+from kb.errors import UnknownDocument
+from kb.index.check import check
+from kb.index.segment import IndexUnusable, StorageError
+from kb.knowledgebase import KnowledgeBase
+from kb.limits import LimitExceeded
+from kb.models import DOC_TYPES, LEVELS, Filters, doc_type_name
+from kb.query.search import parse_year_range
+from kb.settings import settings
 
 # Control characters (a newline in a file name could forge a second `failed:` line) and the
 # Unicode line and paragraph separators are shown escaped: one message, one line.
@@ -239,7 +239,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0 when nothing needs repair (warnings allowed), 1 otherwise."""
-    from .knowledgebase import default_index_path
+    from kb.knowledgebase import default_index_path
 
     findings = check(args.index or default_index_path())
     for f in findings:
@@ -319,7 +319,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .answer import weak_notice
+    from kb.answer.answers import weak_notice
 
     kb = KnowledgeBase.open(args.index)
     filters = _filters(args)
@@ -350,7 +350,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .export import answer_csv, answer_markdown
+    from kb.answer.export import answer_csv, answer_markdown
 
     kb = KnowledgeBase.open(args.index)
     filters = _filters(args)
@@ -407,7 +407,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, format_table, load_queries
+    from kb.evaluate import evaluate, format_table, load_queries
 
     kb = KnowledgeBase.open(args.index)
     result = evaluate(kb, load_queries(args.queries))
@@ -416,7 +416,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_engines(args: argparse.Namespace) -> int:
-    from .embed.probe import cached, run_probe
+    from kb.embed.probe import cached, run_probe
 
     threads = settings().embed.threads
     result = None if args.probe else cached(threads)

@@ -15,22 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from . import failpoints
-from .answer import Answer, Answerer, Citation, SimilarPractices
-from .atlas import Atlas, build_atlas, cell_citations, vocabulary
-from .bm25 import BM25Index
-from .dense import DEFAULT_FLAT_MAX, DenseIndex
-from .embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
-from .errors import UnknownDocument
-from .indexer import DOCS_VERSION_KEY, MANIFEST_KEY, Indexer, stored_manifest
-from .ingest import IngestReport, warm_parsers
-from .limits import Limits, check_query
-from .lock import write_lock
-from .models import Chunk, Document, Filters, Hit, SearchMode, checked_changes
-from .profile import RegionProfile, region_names, region_profile
-from .search import ParsedQuery, Searcher
-from .settings import settings
-from .segment import (
+from kb import failpoints
+from kb.answer.answers import Answer, Answerer, Citation, SimilarPractices
+from kb.answer.atlas import Atlas, build_atlas, cell_citations, vocabulary
+from kb.answer.profile import RegionProfile, region_names, region_profile
+from kb.embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
+from kb.errors import UnknownDocument
+from kb.index.bm25 import BM25Index
+from kb.index.dense import DEFAULT_FLAT_MAX, DenseIndex
+from kb.index.indexer import DOCS_VERSION_KEY, MANIFEST_KEY, Indexer, stored_manifest
+from kb.index.lock import write_lock
+from kb.index.segment import (
     EmbedderMismatch,
     IndexUnusable,
     Manifest,
@@ -40,8 +35,13 @@ from .segment import (
     read_manifest,
     verified_segment,
 )
-from .store import DB_NAME, DatabaseRefused, Store
-from .tokenize import Tokenizer
+from kb.index.store import DB_NAME, DatabaseRefused, Store
+from kb.index.tokenize import Tokenizer
+from kb.ingest.pipeline import IngestReport, warm_parsers
+from kb.limits import Limits, check_query
+from kb.models import Chunk, Document, Filters, Hit, SearchMode, checked_changes
+from kb.query.search import ParsedQuery, Searcher
+from kb.settings import settings
 
 EMBED_BATCH = settings().embed.batch  # $KB_EMBED_BATCH; raise on a GPU (e.g. 256)
 MAX_CHUNK_ID = 2**63 - 1  # SQLite's INTEGER
@@ -235,7 +235,7 @@ class KnowledgeBase:
         """
         fixes = checked_changes(changes)
         if fixes.get("region"):
-            from .places import place_of
+            from kb.ingest.places import place_of
 
             # the hierarchy the gazetteer vouches for (光明 → 光明区, 深圳市, 广东省); parents it cannot
             # vouch for are cleared, not left over from the wrong place

@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
-from .settings import LimitSettings, settings
+from kb.settings import LimitSettings, settings
 
 MB = 1024 * 1024
 CHUNK = 1 << 20  # bytes inflated (and parsed) at a time

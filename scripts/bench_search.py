@@ -197,9 +197,10 @@ def make_doc(rng: random.Random, sentences: list[str], terms: list[str], i: int)
 
 
 def generate(size: int, out_dir: Path) -> dict:
-    """JSONL files under out_dir holding ≈ `size` chunks (counted with kb.chunk on the content)."""
-    from kb.chunk import chunk
+    """JSONL files under out_dir holding ≈ `size` chunks (counted with kb.ingest.chunk.chunk on the content)."""
     from opencc import OpenCC
+
+    from kb.ingest.chunk import chunk
 
     t0 = time.perf_counter()
     sentences, terms = load_pool()
@@ -270,7 +271,7 @@ def queries(n: int) -> list[str]:
 def child_build(args) -> dict:
     import numpy as np
 
-    from kb.indexer import Indexer
+    from kb.index.indexer import Indexer
     from kb.knowledgebase import EMBED_BATCH, KnowledgeBase
 
     work = Path(args.workdir)
@@ -351,7 +352,7 @@ def time_calls(fn, items) -> list[float]:
 
 def child_convert(args) -> dict:
     """Make the saved dense index the kind asked for (HNSW: flat_max below the corpus size)."""
-    from kb.indexer import Indexer
+    from kb.index.indexer import Indexer
     from kb.knowledgebase import EMBED_BATCH, KnowledgeBase
 
     index = Path(args.workdir) / "index"
@@ -403,7 +404,7 @@ def child_query(args) -> dict:
     res["chunks"] = len(s.bm25)
     res["dense_vectors"] = len(s.dense) if s.dense is not None else 0
     res["dense_kind"] = kb.status()["dense_index"]
-    from kb.dense import DEFAULT_FLAT_MAX
+    from kb.index.dense import DEFAULT_FLAT_MAX
 
     res["default_kind"] = "flat" if res["dense_vectors"] <= DEFAULT_FLAT_MAX else "hnsw"
     res["default_flat_max"] = DEFAULT_FLAT_MAX

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 
-from .dates import as_year, iso_date, npc_year, title_year, year_value
-from .doctypes import classify
-from .models import CleanText, Metadata, RawDocument, doc_type_name
-from .normalise import fold, looks_like_title
-from .places import scan as scan_names
-from .region import Evidence, resolve_region, self_statements, signature
-from .settings import settings
+from kb.ingest.dates import as_year, iso_date, npc_year, title_year, year_value
+from kb.ingest.doctypes import classify
+from kb.ingest.normalise import fold, looks_like_title
+from kb.ingest.places import scan as scan_names
+from kb.ingest.region import Evidence, resolve_region, self_statements, signature
+from kb.models import CleanText, Metadata, RawDocument, doc_type_name
+from kb.settings import settings
 
 __all__ = ["derive", "file_title"]
 

@@ -31,16 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import failpoints, limits
-from .bm25 import BM25Index
-from .dense import DenseIndex
-from .embed import expect_passages, get_embedder
-from .errors import UnknownDocument
-from .ingest import FilePlan, IngestReport, apply, read_inputs, within_budget
-from .limits import Limits
-from .lock import write_lock
-from .models import Document, with_corrections
-from .segment import (
+from kb import failpoints, limits
+from kb.embed import expect_passages, get_embedder
+from kb.errors import UnknownDocument
+from kb.index.bm25 import BM25Index
+from kb.index.dense import DenseIndex
+from kb.index.lock import write_lock
+from kb.index.segment import (
     MANIFEST,
     IndexUnusable,
     Manifest,
@@ -57,9 +54,12 @@ from .segment import (
     verified_segment,
     write_manifest,
 )
-from .store import Store
-from .settings import settings
-from .tokenize import Tokenizer, harvest_terms
+from kb.index.store import Store
+from kb.index.tokenize import Tokenizer, harvest_terms
+from kb.ingest.pipeline import FilePlan, IngestReport, apply, read_inputs, within_budget
+from kb.limits import Limits
+from kb.models import Document, with_corrections
+from kb.settings import settings
 
 MANIFEST_KEY = "manifest"
 # Bumped by every write that changes document rows without a new segment (a metadata correction):
@@ -145,7 +145,7 @@ class Indexer:
             if dense:
                 self._embed(self._embed_todo(plans), progress, on_embed)
         else:
-            from .distributed import connect
+            from kb.ingest.distributed import connect
 
             with connect(ray, self.manifest.embedder_id) as cluster, limits.applied(lim):
                 plans = cluster.read_inputs(self.store, paths, report, on_file, reparse, lim.file_mb)

@@ -12,19 +12,26 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .bm25 import BM25Index
-from .dense import DenseIndex
-from .embed import Embedder
-from .figures import figures_in
-from .fusion import rrf
-from .models import Chunk, Document, Filters, Hit, SearchMode
-from .normalise import fold
-from .phrases import PhraseIndex, squash
-from .places import RegionGazetteer, short_name
-from .question import Practice, Reading, _unwrap, indicator_of, level_named, read_question
-from .settings import Settings, settings
-from .store import Store
-from .tokenize import Tokenizer
+from kb.answer.figures import figures_in
+from kb.embed import Embedder
+from kb.index.bm25 import BM25Index
+from kb.index.dense import DenseIndex
+from kb.index.phrases import PhraseIndex, squash
+from kb.index.store import Store
+from kb.index.tokenize import Tokenizer
+from kb.ingest.normalise import fold
+from kb.ingest.places import RegionGazetteer, short_name
+from kb.models import Chunk, Document, Filters, Hit, SearchMode
+from kb.query.fusion import rrf
+from kb.query.question import (
+    Practice,
+    Reading,
+    _unwrap,
+    indicator_of,
+    level_named,
+    read_question,
+)
+from kb.settings import Settings, settings
 
 _PHRASE = re.compile(r"[“\"「『]([^“”\"「」『』]+)[”\"」』]")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")

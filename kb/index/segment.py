@@ -28,7 +28,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import __version__
+from kb import __version__
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

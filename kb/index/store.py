@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .models import Chunk, ChunkSpan, Document, Metadata, with_corrections
-from .phrases import MIGRATION as PHRASE_INDEX
-from .segment import MANIFEST, IndexUnusable
+from kb.index.phrases import MIGRATION as PHRASE_INDEX
+from kb.index.segment import MANIFEST, IndexUnusable
+from kb.models import Chunk, ChunkSpan, Document, Metadata, with_corrections
 
 DB_NAME = "kb.sqlite"
 IDLE_READERS = 8  # read connections kept open between reads (more are opened while busy)
@@ -573,7 +573,7 @@ class Store:
 
 def embed_input(title: str, section: tuple[str, ...], folded: str) -> str:
     """What the dense leg embeds: title and section path give a short passage its context."""
-    from .normalise import fold
+    from kb.ingest.normalise import fold
 
     head = " > ".join((fold(title), *(fold(s) for s in section)))
     return f"{head}\n{folded}" if head else folded

@@ -23,8 +23,16 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .places import LEVEL_ORDER, Mention, Place, Unit, gazetteer, place_from_units, scan
-from .settings import settings
+from kb.ingest.places import (
+    LEVEL_ORDER,
+    Mention,
+    Place,
+    Unit,
+    gazetteer,
+    place_from_units,
+    scan,
+)
+from kb.settings import settings
 
 __all__ = ["Evidence", "RegionResult", "resolve_region", "self_statements"]
 
@@ -82,7 +90,7 @@ def self_statements(body: str) -> list[Evidence]:
 
 def signature(body: str) -> tuple[str | None, str | None]:
     """(organisation, ISO date) of the closing signature, if the text ends with one."""
-    from .dates import dates
+    from kb.ingest.dates import dates
 
     tail = body[-300:]
     ds = dates(tail)

@@ -21,8 +21,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal, Protocol
 
-from .phrases import locate, phrase_pattern, squash
-from .tokenize import dictionary, is_verb, stopwords
+from kb.index.phrases import locate, phrase_pattern, squash
+from kb.index.tokenize import dictionary, is_verb, stopwords
 
 Intent = Literal["regions", "compare", "figure", "general"]
 VariantKind = Literal["exact", "core", "swapped", "synonym", "ellipsis", "gap"]

@@ -15,14 +15,21 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import failpoints, limits
-from .chunk import chunk
-from .limits import LimitExceeded, Limits
-from .load import LoadError, LoadWarning, Skipped, iter_files, load_bytes, read_file
-from .metadata import derive
-from .models import Document, RawDocument
-from .normalise import clean, fold
-from .store import Store, embed_input
+from kb import failpoints, limits
+from kb.index.store import Store, embed_input
+from kb.ingest.chunk import chunk
+from kb.ingest.load import (
+    LoadError,
+    LoadWarning,
+    Skipped,
+    iter_files,
+    load_bytes,
+    read_file,
+)
+from kb.ingest.metadata import derive
+from kb.ingest.normalise import clean, fold
+from kb.limits import LimitExceeded, Limits
+from kb.models import Document, RawDocument
 
 Outcome = str  # "added" | "updated" | "unchanged" | "skipped" | "failed"
 
@@ -102,8 +109,8 @@ def warm_parsers() -> None:
     """Load what parsing needs (OpenCC, the gazetteer, the word list, the type cues) before an
     ingest takes the write lock: Ctrl-C inside `import opencc` comes back as an ImportError, which
     would read as a broken file instead of an interrupt."""
-    from . import places
-    from .doctypes import load_cues
+    from kb.ingest import places
+    from kb.ingest.doctypes import load_cues
 
     fold("漢")
     places.warm()

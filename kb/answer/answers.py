@@ -14,10 +14,18 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from .models import Chunk, Document, Filters, Hit
-from .figures import AMOUNT, extract_figures, figures_in
-from .question import Intent, Match, Practice, Reading, asks_quantity, indicator_of, is_content
-from .search import ParsedQuery, Searcher
+from kb.answer.figures import AMOUNT, extract_figures, figures_in
+from kb.models import Chunk, Document, Filters, Hit
+from kb.query.question import (
+    Intent,
+    Match,
+    Practice,
+    Reading,
+    asks_quantity,
+    indicator_of,
+    is_content,
+)
+from kb.query.search import ParsedQuery, Searcher
 
 _SENTENCE_END = "。！？；!?;\n"
 _NAMED = re.compile(r"[“「『][^”」』]{2,16}[”」』]")
