@@ -272,7 +272,7 @@ def child_build(args) -> dict:
     import numpy as np
 
     from kb.index.indexer import Indexer
-    from kb.knowledgebase import EMBED_BATCH, KnowledgeBase
+    from kb.knowledgebase import KnowledgeBase
 
     work = Path(args.workdir)
     index = work / "index"
@@ -287,7 +287,8 @@ def child_build(args) -> dict:
     log(f"[{args.size}] {res['gen']}")
 
     # flat first, whatever the library default (DEFAULT_FLAT_MAX); HNSW comes from a `convert` child
-    kb = KnowledgeBase.open(index, create=True, flat_max=2 * args.size + 1)
+    flat_max = 2 * args.size + 1
+    kb = KnowledgeBase.open(index, create=True, overrides={"index.flat_max": flat_max})
     # ingest = parse everything, then one transaction: store the documents (write()), tokenise,
     # build BM25 (+ an empty FAISS), record the manifest. "Rebuild" is that switch minus write().
     timers = Timers()
@@ -309,7 +310,7 @@ def child_build(args) -> dict:
     # Random unit vectors in the embedding cache (NOT real embeddings; see module docstring),
     # written under the write lock by a writer connection, as Indexer._embed stores real ones.
     t0 = time.perf_counter()
-    with Indexer.session(index, kb.flat_max, EMBED_BATCH) as writer:
+    with Indexer.session(index, overrides={"index.flat_max": flat_max}) as writer:
         hashes = [h for (h,) in writer.store.db.execute("SELECT DISTINCT embed_hash FROM chunks ORDER BY embed_hash")]
         rng = np.random.default_rng(SEED)
         vecs = rng.standard_normal((len(hashes), writer.manifest.dim), dtype=np.float32)
@@ -353,7 +354,7 @@ def time_calls(fn, items) -> list[float]:
 def child_convert(args) -> dict:
     """Make the saved dense index the kind asked for (HNSW: flat_max below the corpus size)."""
     from kb.index.indexer import Indexer
-    from kb.knowledgebase import EMBED_BATCH, KnowledgeBase
+    from kb.knowledgebase import KnowledgeBase
 
     index = Path(args.workdir) / "index"
     kb = KnowledgeBase.open(index)
@@ -369,7 +370,7 @@ def child_convert(args) -> dict:
         # with a new dense index (BM25 and lexicon linked from the current one). Timed from the
         # lock to the mirrored manifest: read vectors, FAISS build, save, fsync, commit, prune.
         t0 = time.perf_counter()
-        with Indexer.session(index, flat_max, EMBED_BATCH) as writer:
+        with Indexer.session(index, overrides={"index.flat_max": flat_max}, rebuild=("reindex",)) as writer:
             writer._switch(lambda: True, tokens=False, dense=True)
             kind = writer.manifest.dense_kind
         out["dense_build_s"] = time.perf_counter() - t0

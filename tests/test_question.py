@@ -98,6 +98,10 @@ def test_question_words_come_out_only_as_whole_words(practices):
 class _Texts:
     """A corpus of a few sentences, for rules that need counts the fixture reports do not have."""
 
+    from kb.settings import Settings
+
+    settings = Settings()
+
     def __init__(self, *texts: str) -> None:
         from kb.index.tokenize import Tokenizer
 

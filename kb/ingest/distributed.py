@@ -33,6 +33,7 @@ from kb.ingest.load import LoadError, iter_files
 from kb.ingest.pipeline import (
     FilePlan,
     IngestReport,
+    ParseOptions,
     changed_file,
     parse_file,
     plan_parsed,
@@ -147,6 +148,7 @@ class RayIngest:
         on_file: Callable[[Path, int, int], None] | None = None,
         reparse: bool = False,
         limit_mb: float | None = None,
+        options: ParseOptions = ParseOptions(),
     ) -> list[FilePlan]:
         """`ingest.read_inputs` with parsing on the cluster; problems are reported in input order."""
         ray = self.ray
@@ -170,7 +172,7 @@ class RayIngest:
                 while len(pending) >= slots:
                     done, _ = ray.wait(list(pending), num_returns=1)
                     parsed[pending.pop(done[0])] = ray.get(done[0])
-                pending[self._parse.remote(path, changed[0])] = i
+                pending[self._parse.remote(path, changed[0], None, options)] = i
         for ref, i in pending.items():
             parsed[i] = ray.get(ref)
         plans = []

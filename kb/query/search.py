@@ -101,7 +101,7 @@ class Searcher:
         key = squash(phrase)
         n = self._counts.get(key)
         if n is None:
-            if len(self._counts) > 50_000:
+            if len(self._counts) > self.settings.cache.phrase_counts:
                 self._counts.clear()
             index = PhraseIndex(self.store.db)
             if index.usable(key):
@@ -220,7 +220,7 @@ class Searcher:
             names = self.names_in(folded)
             aliases = [a for n in names for a in (n, short_name(n))]
             reading = read_question(folded, phrases, aliases, self)
-            if len(self._readings) > 4096:
+            if len(self._readings) > self.settings.cache.readings:
                 self._readings.clear()
             self._readings[key] = reading
         return reading
@@ -290,7 +290,7 @@ class Searcher:
         """Bool per document; cached, since the same few filters recur across queries."""
         mask = self._doc_mask_cache.get(filters)
         if mask is None:
-            if len(self._doc_mask_cache) > 256:
+            if len(self._doc_mask_cache) > self.settings.cache.doc_masks:
                 self._doc_mask_cache.clear()
             mask = np.array([filters.accepts(self.docs[d]) for d in self._doc_order], dtype=bool)
             self._doc_mask_cache[filters] = mask
@@ -301,7 +301,7 @@ class Searcher:
         mask = None
         if not filters.is_empty():
             if filters not in self._mask_cache:
-                if len(self._mask_cache) > 64:
+                if len(self._mask_cache) > self.settings.cache.row_masks:
                     self._mask_cache.clear()
                 doc_ok = np.append(self._doc_mask(filters), False)  # index -1 → chunk of a vanished doc
                 self._mask_cache[filters] = doc_ok[self.row_doc]
