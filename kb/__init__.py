@@ -15,11 +15,11 @@ __all__ = ["KnowledgeBase", "Document", "Chunk", "Hit", "Filters", "__version__"
 
 def __getattr__(name: str):
     if name == "KnowledgeBase":
-        from .knowledgebase import KnowledgeBase
+        from kb.knowledgebase import KnowledgeBase
 
         return KnowledgeBase
     if name in ("Document", "Chunk", "Hit", "Filters"):
-        from . import models
+        from kb import models
 
         return getattr(models, name)
     raise AttributeError(name)

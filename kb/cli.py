@@ -11,17 +11,17 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
-from .check import check
-from .embed import configure as configure_engines
-from .embed.engines import FAITHFUL_ENGINES
-from .errors import UnknownDocument
-from .knowledgebase import KnowledgeBase
-from .limits import LimitExceeded
-from .models import DOC_TYPES, LEVELS, Filters, doc_type_name
-from .search import parse_year_range
-from .segment import IndexUnusable, StorageError
-from .settings import settings
+from kb import __version__
+from kb.embed import configure as configure_engines
+from kb.embed.engines import FAITHFUL_ENGINES
+from kb.errors import UnknownDocument
+from kb.index.check import check
+from kb.index.segment import IndexUnusable, StorageError
+from kb.knowledgebase import KnowledgeBase
+from kb.limits import LimitExceeded
+from kb.models import DOC_TYPES, LEVELS, Filters, doc_type_name
+from kb.query.search import parse_year_range
+from kb.settings import Settings, parse_overrides, settings
 
 # Control characters (a newline in a file name could forge a second `failed:` line) and the
 # Unicode line and paragraph separators are shown escaped: one message, one line.
@@ -44,6 +44,14 @@ def _positive_int(value: str) -> int:
 
 def _index_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, default=None, help="index directory (default: $KB_INDEX or index/)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="override a setting, e.g. --set retrieval.depth=200 (repeatable; `kb status` lists them). "
+                        "A write command records it in the index; one that needs a rebuild says which command applies it")
+
+
+def _open(args: argparse.Namespace, **kwargs) -> KnowledgeBase:
+    """The index named by --index, with the --set overrides."""
+    return KnowledgeBase.open(args.index, overrides=parse_overrides(args.settings), **kwargs)
 
 
 def _wait_arg(p: argparse.ArgumentParser) -> None:
@@ -188,8 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probe", action="store_true", help="measure again now (else show the cached probe, measuring if none)")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("status", help="index counts and embedder")
+    p = sub.add_parser("status", help="index counts, embedder and the settings in force")
     _index_arg(p)
+    p.add_argument("--json", action="store_true", help="everything as one JSON object (settings included)")
     return parser
 
 
@@ -212,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Exit 0: every input went in; 1: some failed, the others went in; 2: nothing went in."""
     _configure_engines(args)
-    kb = KnowledgeBase.open(args.index, embedder=args.embedder, create=True)
+    kb = _open(args, embedder=args.embedder, create=True)
     report = kb.ingest(args.paths, dense=not args.no_dense, progress=not args.quiet, reparse=args.reparse,
                        max_file_mb=args.max_file_mb, wait=not args.no_wait, on_wait=_waiting, readd=args.readd,
                        ray=args.ray)
@@ -230,7 +239,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_embed(args: argparse.Namespace) -> int:
     _configure_engines(args)
-    kb = KnowledgeBase.open(args.index)
+    kb = _open(args)
     done = kb.embed(progress=not args.quiet, limit=args.limit, wait=not args.no_wait, on_wait=_waiting)
     st = kb.status()
     print(f"embedded {done} passages — {st['embedded']} of {st['chunks']} chunks have vectors")
@@ -239,7 +248,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Exit 0 when nothing needs repair (warnings allowed), 1 otherwise."""
-    from .knowledgebase import default_index_path
+    from kb.knowledgebase import default_index_path
 
     findings = check(args.index or default_index_path())
     for f in findings:
@@ -248,7 +257,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    kb = KnowledgeBase.rebuild(args.index, wait=not args.no_wait, on_wait=_waiting, allow_empty=args.allow_empty)
+    kb = KnowledgeBase.rebuild(args.index, wait=not args.no_wait, on_wait=_waiting, allow_empty=args.allow_empty,
+                              overrides=parse_overrides(args.settings))
     st = kb.status()
     print(f"reindexed {st['index']}: {st['documents']} documents, {st['chunks']} chunks, {st['embedded']} embedded; "
           f"segment {st['segment']}")
@@ -260,7 +270,7 @@ _CORRECTION_ARGS = ("title", "region", "province", "city", "county", "town", "le
 
 def cmd_docs(args: argparse.Namespace) -> int:
     changes = {k: getattr(args, k) for k in _CORRECTION_ARGS if getattr(args, k) is not None}
-    kb = KnowledgeBase.open(args.index)
+    kb = _open(args)
     if args.action == "set":
         if not args.doc_id:
             raise ValueError("kb docs set needs a DOC_ID (see `kb docs`)")
@@ -289,7 +299,7 @@ def _doc_lines(doc) -> str:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
-    kb = KnowledgeBase.open(args.index)
+    kb = _open(args)
     for doc_id in args.doc_ids:
         doc = kb.get_document(doc_id)
         kb.remove_document(doc_id)
@@ -298,7 +308,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    kb = KnowledgeBase.open(args.index)
+    kb = _open(args)
     doc = kb.document(args.doc_id)
     if doc is None:
         raise ValueError(f"no document {args.doc_id!r} in {kb.directory} (see `kb docs`)")
@@ -319,9 +329,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .answer import weak_notice
+    from kb.answer.answers import weak_notice
 
-    kb = KnowledgeBase.open(args.index)
+    kb = _open(args)
     filters = _filters(args)
     kb.searcher()  # load the indexes first: took_ms measures the query, not the index load
     for query in args.queries:
@@ -350,9 +360,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .export import answer_csv, answer_markdown
+    from kb.answer.export import answer_csv, answer_markdown
 
-    kb = KnowledgeBase.open(args.index)
+    kb = _open(args)
     filters = _filters(args)
     for i, question in enumerate(args.questions):
         result = kb.query(question, k=args.k, filters=filters)  # one snapshot: answer and its documents
@@ -391,7 +401,7 @@ def _answer_text(a) -> str:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    kb = KnowledgeBase.open(args.index)
+    kb = _open(args)
     result = kb.similar_practices(args.chunk_id, k=args.k)
     if args.json:
         print(json.dumps({"chunk_id": args.chunk_id, "practice": result.practice,
@@ -407,16 +417,16 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, format_table, load_queries
+    from kb.evaluate import evaluate, format_table, load_queries
 
-    kb = KnowledgeBase.open(args.index)
+    kb = _open(args)
     result = evaluate(kb, load_queries(args.queries))
     print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
     return 0
 
 
 def cmd_engines(args: argparse.Namespace) -> int:
-    from .embed.probe import cached, run_probe
+    from kb.embed.probe import cached, run_probe
 
     threads = settings().embed.threads
     result = None if args.probe else cached(threads)
@@ -439,8 +449,20 @@ def cmd_engines(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    kb = KnowledgeBase.open(args.index)
-    print(json.dumps(kb.status(), ensure_ascii=False, indent=2))
+    kb = _open(args)
+    status = kb.status()
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+        return 0
+    for key, value in status.items():
+        if key != "settings":
+            print(f"{key}: {value}")
+    recorded = kb.manifest.built_with().to_dict()
+    print("settings in force (* differs from what the index recorded; machine sections come from this machine):")
+    for section, values in status["settings"].items():
+        for name, value in values.items():
+            mark = "*" if section in recorded and section not in Settings.MACHINE and recorded[section][name] != value else " "
+            print(f" {mark} {section}.{name} = {value}")
     return 0
 
 

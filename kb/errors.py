@@ -1,10 +1,31 @@
-"""Errors a user can cause and fix, raised where the problem is known; the CLI prints them as one line."""
+"""Errors a user can cause and fix, raised where the problem is known; the CLI prints them as one
+line, the HTTP API as `application/problem+json` with the same message, `code` and `status`.
+
+Every error here is a `KbError`: `code` is stable (clients may branch on it), `status` is the HTTP
+status the API answers with. Anything else that escapes the library is a bug, not a user error.
+"""
 
 from __future__ import annotations
 
 
-class UnknownDocument(LookupError):
+class KbError(Exception):
+    """Base of the errors a user can cause; str() is one line."""
+
+    code = "kb_error"
+    status = 400
+
+
+class BadRequest(KbError, ValueError):
+    """A request kb cannot run as asked: an empty query, k below 1, an unknown mode or filter value."""
+
+    code = "bad_request"
+
+
+class UnknownDocument(KbError, LookupError):
     """A document id that is not in the index."""
+
+    code = "unknown_document"
+    status = 404
 
     def __init__(self, doc_id: str, where: str) -> None:
         self.doc_id = doc_id
@@ -12,3 +33,98 @@ class UnknownDocument(LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class UnknownChunk(KbError, ValueError):
+    """A passage (chunk) id that is not in the index."""
+
+    code = "unknown_chunk"
+    status = 404
+
+    def __init__(self, chunk_id: object) -> None:
+        self.chunk_id = chunk_id
+        super().__init__(f"no passage {chunk_id} in this index")
+
+
+class SettingError(KbError, ValueError):
+    """An unknown setting, or a value of the wrong kind (`--set`, KB_SETTINGS, `overrides=`)."""
+
+    code = "bad_setting"
+
+
+class NeedsRebuild(SettingError):
+    """A setting whose change takes effect only when the index is rebuilt, given where it cannot be."""
+
+    code = "needs_rebuild"
+    status = 409
+
+
+class IndexUnusable(KbError):
+    """An index that cannot be used as asked (missing, newer format, other embedder, damaged)."""
+
+    code = "index_unusable"
+    status = 503
+
+
+class EmbedderMismatch(IndexUnusable):
+    code = "embedder_mismatch"
+    status = 409
+
+
+class SegmentMissing(IndexUnusable):
+    """The segment a manifest names is gone (pruned after a newer one was published): read again."""
+
+    code = "segment_missing"
+
+
+class DatabaseRefused(IndexUnusable):
+    """kb.sqlite is not a kb database kb may open (empty where an index was, foreign, not SQLite).
+
+    Raised before anything is written, so nothing more is lost: in kb 0.2 a 0-byte kb.sqlite was
+    quietly made into a new, empty database and `kb reindex` then built an empty index on it."""
+
+    code = "database_refused"
+
+
+class StorageError(KbError):
+    """A write the disk refused (full, failing, read-only), named with the path and the space
+    needed; raised before the switch, so the index is as it was."""
+
+    code = "storage"
+    status = 507
+
+
+class IndexBusy(KbError, RuntimeError):
+    """Another process is writing this index and the caller chose not to wait."""
+
+    code = "index_busy"
+    status = 409
+
+
+class LimitExceeded(KbError):
+    """One input refused by a limit; str() is one line: `source: what (limit …)`."""
+
+    code = "limit_exceeded"
+    status = 413
+
+    def __init__(self, source: str, reason: str, limit: str = "") -> None:
+        self.source, self.reason, self.limit = str(source), reason, limit
+        super().__init__(f"{self.source}: {reason}")
+
+    def __reduce__(self):  # picklable across worker processes
+        return (type(self), (self.source, self.reason, self.limit))
+
+
+class QueryTooLong(KbError, ValueError):
+    """A query or question over `max_query_chars` (its cost grows with its length)."""
+
+    code = "query_too_long"
+    status = 413
+
+    def __init__(self, chars: int, limit: int) -> None:
+        self.chars, self.limit = chars, limit
+        super().__init__(f"query too long: {chars:,} characters, the limit is {limit:,} "
+                         "(KB_MAX_QUERY_CHARS); keep the words that matter")
+
+    def __reduce__(self):
+        return (type(self), (self.chars, self.limit))

@@ -7,8 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .models import Hit
-from .normalise import fold
+from kb.ingest.normalise import fold
+from kb.models import Hit
 
 MODES = ("bm25", "dense", "hybrid")
 

@@ -7,6 +7,7 @@ minutes of work.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -15,22 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from . import failpoints
-from .answer import Answer, Answerer, Citation, SimilarPractices
-from .atlas import Atlas, build_atlas, cell_citations, vocabulary
-from .bm25 import BM25Index
-from .dense import DEFAULT_FLAT_MAX, DenseIndex
-from .embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
-from .errors import UnknownDocument
-from .indexer import DOCS_VERSION_KEY, MANIFEST_KEY, Indexer, stored_manifest
-from .ingest import IngestReport, warm_parsers
-from .limits import Limits, check_query
-from .lock import write_lock
-from .models import Chunk, Document, Filters, Hit, SearchMode, checked_changes
-from .profile import RegionProfile, region_names, region_profile
-from .search import ParsedQuery, Searcher
-from .settings import settings
-from .segment import (
+from kb import failpoints
+from kb.answer.answers import Answer, Answerer, Citation, SimilarPractices
+from kb.answer.atlas import Atlas, build_atlas, cell_citations, vocabulary
+from kb.answer.profile import RegionProfile, region_names, region_profile
+from kb.embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
+from kb.errors import UnknownDocument
+from kb.index.bm25 import BM25Index
+from kb.index.dense import DenseIndex
+from kb.index.indexer import DOCS_VERSION_KEY, MANIFEST_KEY, Indexer, stored_manifest
+from kb.index.lock import write_lock
+from kb.index.segment import (
     EmbedderMismatch,
     IndexUnusable,
     Manifest,
@@ -40,10 +36,14 @@ from .segment import (
     read_manifest,
     verified_segment,
 )
-from .store import DB_NAME, DatabaseRefused, Store
-from .tokenize import Tokenizer
+from kb.index.store import DB_NAME, DatabaseRefused, Store
+from kb.index.tokenize import Tokenizer
+from kb.ingest.pipeline import IngestReport, warm_parsers
+from kb.limits import Limits, check_query
+from kb.models import Chunk, Document, Filters, Hit, SearchMode, checked_changes
+from kb.query.search import ParsedQuery, Searcher
+from kb.settings import Settings, in_force, settings
 
-EMBED_BATCH = settings().embed.batch  # $KB_EMBED_BATCH; raise on a GPU (e.g. 256)
 MAX_CHUNK_ID = 2**63 - 1  # SQLite's INTEGER
 T = TypeVar("T")
 
@@ -81,11 +81,14 @@ class KnowledgeBase:
     takes a lock.
     """
 
-    def __init__(self, directory: Path, store: Store, manifest: Manifest, flat_max: int = DEFAULT_FLAT_MAX) -> None:
+    def __init__(self, directory: Path, store: Store, manifest: Manifest,
+                 overrides: Mapping[str, object] | None = None) -> None:
         self.directory = directory
         self.store = store
         self.manifest = manifest  # the latest one any read saw
-        self.flat_max = flat_max
+        self.overrides = dict(overrides or {})
+        self._settings: dict[str, Settings] = {}  # in force, by the manifest's recorded settings
+        self.settings_for(manifest)  # an override that needs a rebuild is refused now, not at the first query
         self._manifests: dict[str, Manifest] = {}  # by manifest text: the last few seen
         # (segment, documents version, its searcher): the newest loaded, shared by every thread
         self._current: tuple[str, int, Searcher] | None = None
@@ -99,12 +102,15 @@ class KnowledgeBase:
         path: str | Path | None = None,
         embedder: str | None = None,
         create: bool = False,
-        flat_max: int = DEFAULT_FLAT_MAX,
+        overrides: Mapping[str, object] | None = None,
     ) -> KnowledgeBase:
         """Open the index at `path` (default: $KB_INDEX or index/).
 
         `embedder` is checked against the one the index was built with: an index is never queried
-        with vectors from another model. `create=True` makes a new index when none exists.
+        with vectors from another model. `create=True` makes a new index when none exists (built
+        with `overrides` recorded). The index answers with the settings it was built with; `overrides`
+        ({"retrieval.depth": 200}) change them for this handle — one that needs a rebuild raises
+        NeedsRebuild naming the command that applies it (see settings.py).
         """
         directory = Path(path) if path is not None else default_index_path()
         fresh = create and not (directory / DB_NAME).exists()  # made under the write lock, in _create
@@ -124,21 +130,25 @@ class KnowledgeBase:
                 store.close()  # a database without a manifest: a first ingest that was stopped
             if not create:
                 raise IndexUnusable(f"{directory}: no kb index here; build one with `kb ingest PATH --index {directory}`")
-            store, manifest = cls._create(directory, embedder or DEFAULT_EMBEDDER, flat_max)
+            store, manifest = cls._create(directory, embedder or DEFAULT_EMBEDDER, overrides)
         if embedder is not None and canonical_id(embedder) != manifest.embedder_id:
             store.close()
             raise EmbedderMismatch(
                 f"{directory}: index was built with embedder {manifest.embedder_id} ({manifest.dim}-d), "
                 f"not {canonical_id(embedder)}; use that embedder, or build a new index with --index"
             )
-        return cls(directory, store, manifest, flat_max)
+        try:
+            return cls(directory, store, manifest, overrides)
+        except BaseException:
+            store.close()
+            raise
 
     @staticmethod
-    def _create(directory: Path, spec: str, flat_max: int) -> tuple[Store, Manifest]:
+    def _create(directory: Path, spec: str, overrides: Mapping[str, object] | None) -> tuple[Store, Manifest]:
         def new_manifest() -> Manifest:
             return Manifest(embedder_id=canonical_id(spec), dim=get_embedder(spec).dim)
 
-        with Indexer.session(directory, flat_max, EMBED_BATCH, new_manifest) as writer:
+        with Indexer.session(directory, new_manifest, overrides=overrides) as writer:
             if writer.manifest.segment is None:  # nobody created it while we waited for the lock
                 writer.publish_new()
         store = Store(directory)
@@ -172,8 +182,8 @@ class KnowledgeBase:
         self.store.close()
 
     # ---- writing (one writer per index; readers carry on) ---------------------------------
-    def _writer(self, wait: bool = True, on_wait: Callable[[str], None] | None = None):
-        return Indexer.session(self.directory, self.flat_max, EMBED_BATCH, wait=wait, on_wait=on_wait)
+    def _writer(self, wait: bool = True, on_wait: Callable[[str], None] | None = None, rebuild: tuple[str, ...] = ()):
+        return Indexer.session(self.directory, wait=wait, on_wait=on_wait, overrides=self.overrides, rebuild=rebuild)
 
     def ingest(
         self,
@@ -201,7 +211,7 @@ class KnowledgeBase:
         `ray="auto"` or an address parses and embeds on a Ray cluster (see distributed.py)."""
         lim = (limits or Limits.cli()).with_file_mb(max_file_mb)
         warm_parsers()
-        with self._writer(wait, on_wait) as writer:
+        with self._writer(wait, on_wait, ("reparse",) if reparse else ()) as writer:
             return writer.ingest(paths, dense, progress, on_file, on_embed, reparse, lim, sources, readd, ray)
 
     def embed(self, progress: bool = False, limit: int | None = None, on_embed: Callable[[int, int], None] | None = None,
@@ -211,19 +221,21 @@ class KnowledgeBase:
             return writer.embed(progress, limit, on_embed)
 
     def reindex(self, wait: bool = True, on_wait: Callable[[str], None] | None = None, allow_empty: bool = False) -> None:
-        """Rebuild every index file from the store (the repair `kb check` points to). Refuses to
+        """Rebuild every index file from the store (the repair `kb check` points to), applying this
+        handle's overrides (chunk sizes re-chunk every document from its stored text). Refuses to
         turn an index of N passages into an empty one unless `allow_empty`."""
-        self.rebuild(self.directory, wait, on_wait, allow_empty, self.flat_max).close()
+        self.rebuild(self.directory, wait, on_wait, allow_empty, self.overrides).close()
 
     @classmethod
     def rebuild(cls, path: str | Path | None = None, wait: bool = True, on_wait: Callable[[str], None] | None = None,
-                allow_empty: bool = False, flat_max: int = DEFAULT_FLAT_MAX) -> KnowledgeBase:
+                allow_empty: bool = False, overrides: Mapping[str, object] | None = None) -> KnowledgeBase:
         """`kb reindex`: rebuild every index file from the store — also when the committed manifest
         is unreadable (tampered, damaged), which `open` refuses; returns the repaired index, open."""
         directory = Path(path) if path is not None else default_index_path()
-        with Indexer.session(directory, flat_max, EMBED_BATCH, wait=wait, on_wait=on_wait, recover=True) as writer:
+        with Indexer.session(directory, wait=wait, on_wait=on_wait, recover=True, overrides=overrides,
+                             rebuild=("reindex",)) as writer:
             writer.reindex(allow_empty)
-        return cls.open(directory, flat_max=flat_max)
+        return cls.open(directory, overrides=overrides)
 
     def update_metadata(self, doc_id: str, **changes: object) -> Document:
         """Correct a document's metadata: title, region, province, city, county, town, level, year,
@@ -235,7 +247,7 @@ class KnowledgeBase:
         """
         fixes = checked_changes(changes)
         if fixes.get("region"):
-            from .places import place_of
+            from kb.ingest.places import place_of
 
             # the hierarchy the gazetteer vouches for (光明 → 光明区, 深圳市, 广东省); parents it cannot
             # vouch for are cleared, not left over from the wrong place
@@ -287,7 +299,8 @@ class KnowledgeBase:
         manifest = self._manifests.get(text)
         if manifest is None:
             manifest = parse_manifest(text, str(self.store.path))
-            self._manifests = {**dict(list(self._manifests.items())[-3:]), text: manifest}
+            keep = settings().cache.manifests - 1
+            self._manifests = {**dict(list(self._manifests.items())[-keep:] if keep else []), text: manifest}
         self.manifest = manifest
         return manifest
 
@@ -328,7 +341,7 @@ class KnowledgeBase:
         try:
             terms = (seg / "lexicon.txt").read_text(encoding="utf-8").split("\n")
             bm25 = BM25Index.load(seg / "bm25")
-            dense = DenseIndex.load(seg / "dense", manifest.dim)
+            dense = DenseIndex.load(seg / "dense", manifest.dim, self.settings_for(manifest).index.hnsw_ef_search)
         except FileNotFoundError as e:
             raise SegmentMissing(f"{seg}: {e.filename} missing; {repair}") from e
         except Exception as e:  # FAISS and numpy raise RuntimeError/ValueError on damaged files
@@ -341,8 +354,29 @@ class KnowledgeBase:
         return self._new_searcher(tokenizer, bm25, dense)
 
     def _new_searcher(self, tokenizer: Tokenizer, bm25: BM25Index, dense: DenseIndex) -> Searcher:
-        """A searcher over loaded indexes and the documents as this snapshot has them."""
-        return Searcher(self.store, tokenizer, bm25, dense, self.embedder, self.store.documents())
+        """A searcher over loaded indexes and the documents as this snapshot has them, with the
+        settings the index was built with (and this handle's overrides)."""
+        return Searcher(self.store, tokenizer, bm25, dense, self.embedder, self.store.documents(),
+                        self.settings_for(self._view()))
+
+    def settings_for(self, manifest: Manifest) -> Settings:
+        """The settings in force for an index state: what it recorded, this machine's, KB_SETTINGS,
+        then this handle's overrides (NeedsRebuild for one a rebuild must apply)."""
+        key = json.dumps(manifest.settings, sort_keys=True)
+        found = self._settings.get(key)
+        if found is None:
+            recorded = manifest.built_with()
+            found = in_force(recorded, self.overrides)
+            if manifest.segment:
+                recorded.refuse_rebuild(found)
+            keep = settings().cache.manifests - 1
+            self._settings = {**dict(list(self._settings.items())[-keep:] if keep else []), key: found}
+        return found
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force for the latest committed index this handle has seen."""
+        return self.settings_for(self.manifest)
 
     def searcher(self) -> Searcher:
         """The loaded indexes of the current manifest (loaded once per manifest, on first use)."""
@@ -355,7 +389,7 @@ class KnowledgeBase:
         mode: SearchMode = "hybrid",
         filters: Filters | None = None,
         max_per_doc: int | None = None,
-        depth: int = 100,
+        depth: int | None = None,
         infer_filters: bool = True,
     ) -> list[Hit]:
         """Raises QueryTooLong over `max_query_chars`, ValueError for k < 1."""
@@ -461,7 +495,7 @@ class KnowledgeBase:
             "lexicon_terms": m.lexicon_terms,
             "segment": m.segment,
             "updated_at": m.updated_at,
-            "settings": m.settings,
+            "settings": self.settings_for(m).to_dict(),  # in force: recorded, machine, overrides
             "docs_version": docs_version,  # changes with every metadata correction (same segment)
         }
 

@@ -28,31 +28,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
-from .settings import LimitSettings, settings
+from kb.errors import LimitExceeded, QueryTooLong  # noqa: F401 (re-exported)
+from kb.settings import LimitSettings, settings
 
 MB = 1024 * 1024
 CHUNK = 1 << 20  # bytes inflated (and parsed) at a time
 Scope = Literal["cli", "upload"]
-
-
-class LimitExceeded(Exception):
-    """One input refused by a limit; str() is one line: `source: what (limit …)`."""
-
-    def __init__(self, source: str, reason: str, limit: str = "") -> None:
-        self.source, self.reason, self.limit = str(source), reason, limit
-        super().__init__(f"{self.source}: {reason}")
-
-    def __reduce__(self):  # picklable across worker processes
-        return (type(self), (self.source, self.reason, self.limit))
-
-
-class QueryTooLong(ValueError):
-    """A query or question over `max_query_chars` (its cost grows with its length)."""
-
-    def __init__(self, chars: int, limit: int) -> None:
-        self.chars, self.limit = chars, limit
-        super().__init__(f"query too long: {chars:,} characters, the limit is {limit:,} "
-                         "(KB_MAX_QUERY_CHARS); keep the words that matter")
 
 
 @dataclass(frozen=True)

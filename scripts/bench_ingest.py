@@ -12,7 +12,7 @@ Steps (all in temp dirs):
      deduplicated and batched the way Indexer._embed does (half the batches before (b), half after, so a change
      in machine load during the run affects both measurements alike);
   3. (b) a full dense `kb.ingest(inputs)` into fresh index B, with a breakdown by stage (private
-     methods of kb.indexer.Indexer and kb.store.Store wrapped at class level, see _bench_common.Timers);
+     methods of kb.index.indexer.Indexer and kb.index.store.Store wrapped at class level, see _bench_common.Timers);
   4. the same ingest again into B (nothing changed: must embed nothing and build no segment).
 The model is loaded (and warmed) before either timing, so both are steady-state.
 """
@@ -103,14 +103,14 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = ap.parse_args()
 
-    import kb.indexer as kb_indexer
-    import kb.ingest as kb_ingest
-    from kb.bm25 import BM25Index
-    from kb.dense import DenseIndex
+    import kb.index.indexer as kb_indexer
+    import kb.ingest.pipeline as kb_ingest
     from kb.embed import DEFAULT_EMBEDDER, canonical_id, get_embedder
-    from kb.indexer import Indexer
+    from kb.index.bm25 import BM25Index
+    from kb.index.dense import DenseIndex
+    from kb.index.indexer import Indexer
+    from kb.index.store import Store
     from kb.knowledgebase import EMBED_BATCH, KnowledgeBase
-    from kb.store import Store
 
     work = Path(tempfile.mkdtemp(prefix="kb-bench-ingest-"))
     res: dict = {"embed_batch": EMBED_BATCH, "embedder": DEFAULT_EMBEDDER}

@@ -28,11 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kb.normalise import fold  # noqa: E402
-from kb.phrases import PhraseIndex  # noqa: E402
-from kb.question import read_question  # noqa: E402
-from kb.store import DB_NAME, Store  # noqa: E402
-from kb.tokenize import Tokenizer  # noqa: E402
+from kb.index.phrases import PhraseIndex  # noqa: E402
+from kb.index.store import DB_NAME, Store  # noqa: E402
+from kb.index.tokenize import Tokenizer  # noqa: E402
+from kb.ingest.normalise import fold  # noqa: E402
+from kb.query.question import read_question
+from kb.settings import Settings  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
 PHRASES = ["综合查一次", "行政争议调解中心", "首违不罚", "一网通办", "高效办成一件事", "双随机一公开", "营商环境",
@@ -66,6 +67,8 @@ def passages(pool: list[str], n: int, seed: int = 7):
 
 class IndexCorpus:
     """The question.Corpus protocol over a bare store (no BM25 segment needed for the bench)."""
+
+    settings = Settings()
 
     def __init__(self, db: sqlite3.Connection, tokenizer: Tokenizer) -> None:
         self.index, self.tokenizer = PhraseIndex(db), tokenizer

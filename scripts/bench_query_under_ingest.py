@@ -30,7 +30,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
-
 from _bench_common import CORPUS, ROOT, SAMPLES, code_version, log  # noqa: E402
 
 QUERIES = ["综合查一次", "行政诉讼败诉率", "哪些地区推行一网通办", "法律援助案件", "营商环境", "行政执法三项制度",

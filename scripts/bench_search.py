@@ -197,9 +197,10 @@ def make_doc(rng: random.Random, sentences: list[str], terms: list[str], i: int)
 
 
 def generate(size: int, out_dir: Path) -> dict:
-    """JSONL files under out_dir holding ≈ `size` chunks (counted with kb.chunk on the content)."""
-    from kb.chunk import chunk
+    """JSONL files under out_dir holding ≈ `size` chunks (counted with kb.ingest.chunk.chunk on the content)."""
     from opencc import OpenCC
+
+    from kb.ingest.chunk import chunk
 
     t0 = time.perf_counter()
     sentences, terms = load_pool()
@@ -270,8 +271,8 @@ def queries(n: int) -> list[str]:
 def child_build(args) -> dict:
     import numpy as np
 
-    from kb.indexer import Indexer
-    from kb.knowledgebase import EMBED_BATCH, KnowledgeBase
+    from kb.index.indexer import Indexer
+    from kb.knowledgebase import KnowledgeBase
 
     work = Path(args.workdir)
     index = work / "index"
@@ -286,7 +287,8 @@ def child_build(args) -> dict:
     log(f"[{args.size}] {res['gen']}")
 
     # flat first, whatever the library default (DEFAULT_FLAT_MAX); HNSW comes from a `convert` child
-    kb = KnowledgeBase.open(index, create=True, flat_max=2 * args.size + 1)
+    flat_max = 2 * args.size + 1
+    kb = KnowledgeBase.open(index, create=True, overrides={"index.flat_max": flat_max})
     # ingest = parse everything, then one transaction: store the documents (write()), tokenise,
     # build BM25 (+ an empty FAISS), record the manifest. "Rebuild" is that switch minus write().
     timers = Timers()
@@ -308,7 +310,7 @@ def child_build(args) -> dict:
     # Random unit vectors in the embedding cache (NOT real embeddings; see module docstring),
     # written under the write lock by a writer connection, as Indexer._embed stores real ones.
     t0 = time.perf_counter()
-    with Indexer.session(index, kb.flat_max, EMBED_BATCH) as writer:
+    with Indexer.session(index, overrides={"index.flat_max": flat_max}) as writer:
         hashes = [h for (h,) in writer.store.db.execute("SELECT DISTINCT embed_hash FROM chunks ORDER BY embed_hash")]
         rng = np.random.default_rng(SEED)
         vecs = rng.standard_normal((len(hashes), writer.manifest.dim), dtype=np.float32)
@@ -351,8 +353,8 @@ def time_calls(fn, items) -> list[float]:
 
 def child_convert(args) -> dict:
     """Make the saved dense index the kind asked for (HNSW: flat_max below the corpus size)."""
-    from kb.indexer import Indexer
-    from kb.knowledgebase import EMBED_BATCH, KnowledgeBase
+    from kb.index.indexer import Indexer
+    from kb.knowledgebase import KnowledgeBase
 
     index = Path(args.workdir) / "index"
     kb = KnowledgeBase.open(index)
@@ -368,7 +370,7 @@ def child_convert(args) -> dict:
         # with a new dense index (BM25 and lexicon linked from the current one). Timed from the
         # lock to the mirrored manifest: read vectors, FAISS build, save, fsync, commit, prune.
         t0 = time.perf_counter()
-        with Indexer.session(index, flat_max, EMBED_BATCH) as writer:
+        with Indexer.session(index, overrides={"index.flat_max": flat_max}, rebuild=("reindex",)) as writer:
             writer._switch(lambda: True, tokens=False, dense=True)
             kind = writer.manifest.dense_kind
         out["dense_build_s"] = time.perf_counter() - t0
@@ -403,7 +405,7 @@ def child_query(args) -> dict:
     res["chunks"] = len(s.bm25)
     res["dense_vectors"] = len(s.dense) if s.dense is not None else 0
     res["dense_kind"] = kb.status()["dense_index"]
-    from kb.dense import DEFAULT_FLAT_MAX
+    from kb.index.dense import DEFAULT_FLAT_MAX
 
     res["default_kind"] = "flat" if res["dense_vectors"] <= DEFAULT_FLAT_MAX else "hnsw"
     res["default_flat_max"] = DEFAULT_FLAT_MAX

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from kb import KnowledgeBase
-from kb.dense import DenseIndex
-from kb.normalise import fold
+from kb.index.dense import DenseIndex
+from kb.ingest.normalise import fold
 
 
 def main() -> None:

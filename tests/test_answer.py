@@ -8,12 +8,12 @@ import json
 
 import pytest
 
-from kb.answer import extract_figures
-from kb.question import intent_of
+from kb.answer.answers import extract_figures
+from kb.answer.export import answer_csv, answer_markdown
 from kb.cli import main
-from kb.export import answer_csv, answer_markdown
+from kb.ingest.normalise import fold
 from kb.models import Chunk
-from kb.normalise import fold
+from kb.query.question import intent_of
 
 
 def assert_citations_exact(kb, answer):
@@ -108,7 +108,7 @@ def test_figure_extraction_by_hand():
 
 
 def test_figure_qualifier_stops_at_verbs_and_function_words():
-    from kb.figures import qualifier_start
+    from kb.answer.figures import qualifier_start
 
     for text, indicator, written in [
         ("区政府全年共受理行政复议案件153件", "行政复议案件", "行政复议案件"),  # 受理 is a verb, 共 a function word

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.chunk import chunk, cn_number, sections
+from kb.ingest.chunk import chunk, cn_number, sections
 from kb.models import ChunkSpan
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"

@@ -12,8 +12,8 @@ from conftest import SAMPLE, SAMPLES
 from kb import KnowledgeBase
 from kb.cli import main
 from kb.errors import UnknownDocument
+from kb.index.store import _MIGRATIONS, DB_NAME, Store
 from kb.models import Filters
-from kb.store import _MIGRATIONS, DB_NAME, Store
 
 
 def _doc_of(kb: KnowledgeBase, prefix: str):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, SAMPLES
+
 from kb.embed.parity import MEAN_COSINE, PARITY_TEXTS, cosines
 from kb.settings import settings
 
@@ -44,8 +44,8 @@ def torch_engine(folder):
 
 def sample_passages(n: int = 40) -> list[str]:
     """Real passages: the demo reports cut the way kb chunks them."""
-    from kb.ingest import prepare
-    from kb.load import load_bytes
+    from kb.ingest.load import load_bytes
+    from kb.ingest.pipeline import prepare
 
     out = []
     for path in sorted(SAMPLES.glob("*.txt")):
@@ -117,7 +117,7 @@ def test_int8_is_lossy_with_its_own_id(folder, c_engine):
 
 
 def test_probe_picks_a_faithful_engine_and_caches_it(folder):
-    from kb.embed.probe import candidates, cached, run_probe
+    from kb.embed.probe import cached, candidates, run_probe
 
     result = run_probe(threads=0, min_cosine=settings().embed.min_cosine, rounds=1)  # every engine available here
     by_name = {r.engine: r for r in result.reports}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kb.evaluate import load_queries
-from kb.normalise import fold
+from kb.ingest.normalise import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = [ROOT / "eval" / "realworld_queries.jsonl", ROOT / "eval" / "sample_queries.jsonl"]

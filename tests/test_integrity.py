@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from kb import KnowledgeBase, failpoints
-from kb.check import check
+from kb.index.check import check
 
 NEW_TERM = "量子普法驿站"
 OLD_TERM = "旧版智慧司法驿站"  # only in version 1 of the changing report

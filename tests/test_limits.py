@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.chunk import chunk
+from kb.ingest.chunk import chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"

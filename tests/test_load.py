@@ -8,9 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from kb.load import SUPPORTED, LoadError, LoadWarning, Skipped, decode, iso_date, iter_files, load_file
+from kb.ingest.load import (
+    SUPPORTED,
+    LoadError,
+    LoadWarning,
+    Skipped,
+    decode,
+    iso_date,
+    iter_files,
+    load_file,
+)
+from kb.ingest.normalise import clean
 from kb.models import RawDocument
-from kb.normalise import clean
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMATS = ROOT / "tests" / "fixtures" / "formats"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from kb.chunk import chunk
-from kb.ingest import prepare
-from kb.load import LoadError, LoadWarning, load_bytes, load_file
-from kb.loaders.pdf import rejoin
-from kb.loaders.sheets import map_columns
+from kb.ingest.chunk import chunk
+from kb.ingest.load import LoadError, LoadWarning, load_bytes, load_file
+from kb.ingest.loaders.pdf import rejoin
+from kb.ingest.loaders.sheets import map_columns
+from kb.ingest.pipeline import prepare
 from kb.models import RawDocument
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,7 +140,7 @@ def test_doc_that_is_a_web_page_or_text_says_so(tmp_path):
 
 
 def test_missing_converter_is_one_line_saying_what_to_install(monkeypatch):
-    monkeypatch.setattr("kb.loaders.office.shutil.which", lambda name: None)
+    monkeypatch.setattr("kb.ingest.loaders.office.shutil.which", lambda name: None)
     (err,) = load_file(FOLDER / "武侯区法治政府建设报告.doc")
     assert "needs LibreOffice" in err.reason and "apt-get install libreoffice-writer-nogui" in err.reason
 

@@ -1,7 +1,7 @@
-"""Tests for kb.metadata.derive.
+"""Tests for kb.ingest.metadata.derive.
 
 CleanText objects are built here by hand (title and header fields as a scrape shows them, plus a
-minimal local cleanup of the sample text), so these tests do not depend on kb.normalise.
+minimal local cleanup of the sample text), so these tests do not depend on kb.ingest.normalise.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.metadata import derive
+from kb.ingest.metadata import derive
 from kb.models import CleanText, Metadata, RawDocument
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -304,7 +304,7 @@ def test_published_forms():
 # --- performance and laziness ----------------------------------------------------------------
 
 def test_import_is_lazy():
-    code = ("import kb.metadata, kb.places as p, kb.normalise as n; "
+    code = ("import kb.ingest.metadata, kb.ingest.places as p, kb.ingest.normalise as n; "
             "assert p._gaz is None and n._t2s.cache_info().currsize == 0")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
@@ -393,7 +393,7 @@ def test_words_are_not_places():
     body = "我县部分乡镇推进国际合作市场建设，沿海城市经验值得借鉴。我县长兴县……长兴县……"
     m = _doc(body, title="关于2023年法治政府建设情况的报告")
     assert (m.region, m.city, m.province) == ("长兴县", "湖州市", "浙江省")
-    from kb.places import scan
+    from kb.ingest.places import scan
 
     assert [x.name for x in scan("部分乡镇推进国际合作市场，沿海城市")] == []
     assert [x.name for x in scan("夷陵区的分乡镇人民政府")] == ["夷陵区", "分乡镇"]
@@ -401,8 +401,8 @@ def test_words_are_not_places():
 
 
 def test_query_region_matching_respects_word_boundaries():
+    from kb.ingest.places import RegionGazetteer
     from kb.models import Document
-    from kb.places import RegionGazetteer
 
     town = Document("d1", "a.txt", "", Metadata(title="t", region="分乡镇", town="分乡镇", county="夷陵区", level="town"), "h")
     g = RegionGazetteer([town])
@@ -460,7 +460,7 @@ def test_ambiguous_district_settled_by_the_city_named():
     ("hzq2023_working", None, None),
 ])
 def test_file_title(stem, title, year):
-    from kb.metadata import file_title
+    from kb.ingest.metadata import file_title
 
     got, tag_year = file_title(stem)
     assert got == title
@@ -505,7 +505,7 @@ def test_issue_12_document_types(title, body, doc_type):
 
 
 def test_doc_type_cues_are_a_data_file(tmp_path):
-    from kb.doctypes import CUES_FILE, classify, load_cues
+    from kb.ingest.doctypes import CUES_FILE, classify, load_cues
 
     extra = tmp_path / "cues.txt"
     extra.write_text(CUES_FILE.read_text(encoding="utf-8") + "述法报告\ttitle\t述职述廉\n", encoding="utf-8")

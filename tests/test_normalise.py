@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.normalise import clean, fold
+from kb.ingest.normalise import clean, fold
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from kb.cli import main
-from kb.normalise import fold
-from kb.phrases import squash
-from kb.question import cues, intent_of
+from kb.index.phrases import squash
+from kb.ingest.normalise import fold
+from kb.query.question import cues, intent_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "practices"
 
@@ -88,7 +88,7 @@ def test_two_parts_swapped_each_in_its_own_order(practices):
 
 def test_question_words_come_out_only_as_whole_words(practices):
     """哪些省份 goes (jieba cuts it 哪些|省份); 哪些市 is not taken out of 哪些市场主体."""
-    from kb.question import spans
+    from kb.query.question import spans
 
     corpus = practices.searcher()
     assert spans(fold("哪些省份推行综合查一次"), (), corpus) == [["综合查一次"]]
@@ -98,8 +98,12 @@ def test_question_words_come_out_only_as_whole_words(practices):
 class _Texts:
     """A corpus of a few sentences, for rules that need counts the fixture reports do not have."""
 
+    from kb.settings import Settings
+
+    settings = Settings()
+
     def __init__(self, *texts: str) -> None:
-        from kb.tokenize import Tokenizer
+        from kb.index.tokenize import Tokenizer
 
         self.texts, self.tokenizer = [squash(fold(t)) for t in texts], Tokenizer()
 
@@ -119,7 +123,7 @@ class _Texts:
 
 
 def test_leading_verbs_go_but_never_down_to_a_bare_two_character_word():
-    from kb.question import resolve
+    from kb.query.question import resolve
 
     corpus = _Texts("培育新质生产力", "发展新质生产力", "因地制宜发展新质生产力", "新质生产力加快形成",
                     "制定发展规划", "发展规划纲要", "实施发展规划", "十四五规划", "国土空间规划", "城市规划")

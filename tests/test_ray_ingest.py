@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, SAMPLES
 
 RAY = Path(sys.executable).with_name("ray")

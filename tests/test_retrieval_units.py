@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kb.bm25 import BM25Index
-from kb.dense import DenseIndex
-from kb.fusion import rrf
-from kb.normalise import fold
-from kb.search import parse_year_range, quoted_phrases
-from kb.tokenize import Tokenizer, harvest_terms
+from kb.index.bm25 import BM25Index
+from kb.index.dense import DenseIndex
+from kb.index.tokenize import Tokenizer, harvest_terms
+from kb.ingest.normalise import fold
+from kb.query.fusion import rrf
+from kb.query.search import parse_year_range, quoted_phrases
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SAMPLE
 
 from kb import Filters, KnowledgeBase
 from kb.cli import main
-from kb.segment import EmbedderMismatch, IndexUnusable
-
-from conftest import SAMPLE
+from kb.index.segment import EmbedderMismatch, IndexUnusable
 
 
 def sources(hits):

@@ -12,16 +12,15 @@ import io
 from pathlib import Path
 
 import pytest
-
 from conftest import build_ui_index
 
 from kb import KnowledgeBase
-from kb.export import (
+from kb.answer.export import (
     Table,
     answer_csv,
-    atlas_tables,
     answer_markdown,
     answer_table,
+    atlas_tables,
     csv_text,
     export_filename,
     hits_table,

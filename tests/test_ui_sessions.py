@@ -16,7 +16,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
-from test_ui_browser import ARTIFACTS, CHROMIUM_ARGS, require_browser, streamlit_server, wait_idle
+from test_ui_browser import (
+    ARTIFACTS,
+    CHROMIUM_ARGS,
+    require_browser,
+    streamlit_server,
+    wait_idle,
+)
 
 from kb import failpoints
 

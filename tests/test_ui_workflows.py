@@ -19,16 +19,15 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
+from conftest import build_ui_index
 from test_ui_browser import (  # noqa: F401 (browser_tools is a fixture) — tests/ is on sys.path
     ARTIFACTS,
-    browser_tools,
     ROOT,
+    browser_tools,
     chromium_page,
     streamlit_server,
     wait_idle,
 )
-
-from conftest import build_ui_index
 
 from kb import KnowledgeBase
 

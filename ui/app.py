@@ -27,10 +27,9 @@ for p in (str(HERE.parent), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-import streamlit as st  # noqa: E402
-
 import loaded as L  # noqa: E402
 import render as r  # noqa: E402
+import streamlit as st  # noqa: E402
 import urlstate as u  # noqa: E402
 from views import atlas, documents, ingest, region, search, sidebar  # noqa: E402
 

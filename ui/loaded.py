@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from messages import error_zh
 
+from kb.index.store import DB_NAME
 from kb.knowledgebase import KnowledgeBase, QueryResult, default_index_path
 from kb.models import Filters
-from kb.store import DB_NAME
-from messages import error_zh
 
 
 @dataclass

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from kb.export import is_url, level_label, source_name
-from kb.normalise import fold
+from kb.answer.export import is_url, level_label, source_name
+from kb.ingest.normalise import fold
 
 __all__ = ["is_url", "level_label", "source_name"]  # re-exported for the page
 Link = Callable[..., str]  # urlstate.href: a relative link to the view with some keys changed

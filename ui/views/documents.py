@@ -3,15 +3,15 @@ the report view — the section tree opened at the passage a quote came from, it
 
 from __future__ import annotations
 
-import pandas as pd
-import streamlit as st
-
 import loaded as L
+import pandas as pd
 import render as r
+import streamlit as st
 import urlstate as u
-from kb.models import CORRECTABLE, DOC_TYPES, LEVELS
 from loaded import Current
 from messages import error_zh
+
+from kb.models import CORRECTABLE, DOC_TYPES, LEVELS
 
 COLUMNS = {"title": "标题", "region": "地区", "city": "市", "province": "省份", "level": "层级", "doc_type": "类型",
            "year": "年份", "issued_year": "发布年份", "chunks": "段落数", "source": "来源", "doc_id": "ID"}

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from kb.export import Table, csv_text, export_filename, xlsx_bytes
+from kb.answer.export import Table, csv_text, export_filename, xlsx_bytes
 
 
 def downloads(key: str, subject: str, what: str, tables: Sequence[Table], markdown: str) -> None:

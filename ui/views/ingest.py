@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import streamlit as st
-
 import render as r
+import streamlit as st
 import urlstate as u
-from kb import uploads
 from messages import error_zh, reason_zh
+
+from kb.ingest import uploads
 from views.documents import clear_caches, documents_table
 
 MAX_UPLOAD_MB = 20  # per file; also server.maxUploadSize in .streamlit/config.toml
@@ -104,7 +104,7 @@ def _cell(value) -> str:
 
 
 def ingest_uploads(path: Path, files) -> UploadResult:
-    """kb.uploads saves each upload privately (its own folder, a safe name, by content) and ingests
+    """kb.ingest.uploads saves each upload privately (its own folder, a safe name, by content) and ingests
     it under the upload limits; this page turns the outcome into Chinese."""
     result = UploadResult()
     bar = st.progress(0.0, text="准备导入…")

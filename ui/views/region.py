@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
-import streamlit as st
-
 import loaded as L
+import pandas as pd
 import render as r
+import streamlit as st
 import urlstate as u
 from loaded import Current
 
@@ -78,6 +77,6 @@ def trend_chart(title: str, series: dict[str, list[tuple[int, float, str]]]) -> 
 
 
 def canonical(indicator: str) -> str:
-    from kb.profile import canonical_indicator
+    from kb.answer.profile import canonical_indicator
 
     return canonical_indicator(indicator)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
-import streamlit as st
-
 import loaded as L
+import pandas as pd
 import render as r
+import streamlit as st
 import urlstate as u
-from kb.export import answer_markdown, answer_table, hits_markdown, hits_table
-from kb.limits import QueryTooLong, check_query
 from loaded import Current
+
+from kb.answer.export import answer_markdown, answer_table, hits_markdown, hits_table
+from kb.limits import QueryTooLong, check_query
 from views.downloads import downloads
 
 EXAMPLES = ["哪些地区推行综合查一次", "各地败诉率是多少", "对比海盐和密云的行政复议", "府院联动"]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
-import streamlit as st
-
 import render as r
+import streamlit as st
 import urlstate as u
-from kb.models import Filters
 from loaded import Current
+
+from kb.models import Filters
 
 ALL = "全部"
 

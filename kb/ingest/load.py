@@ -19,10 +19,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from . import limits
-from .dates import as_year, iso_date
-from .limits import LimitExceeded, Limits
-from .models import RawDocument
+from kb import limits
+from kb.ingest.dates import as_year, iso_date
+from kb.limits import LimitExceeded, Limits
+from kb.models import RawDocument
 
 SUPPORTED = {
     ".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".doc", ".wps", ".ofd", ".jsonl",
@@ -283,7 +283,7 @@ def _tidy(text: str) -> str:
 def _text_document(source: str, data: bytes) -> tuple[RawDocument, int]:
     text, replaced = decode_counting(data, source)
     if text.count("\f") >= 1:  # a text-layer export (pdftotext …): pages with their furniture
-        from .loaders.pdf import rejoin
+        from kb.ingest.loaders.pdf import rejoin
 
         text = rejoin(text.split("\f"))
     return RawDocument(source=source, text=_tidy(text)), replaced
@@ -368,7 +368,7 @@ def _load_pdf(source: str, data: bytes) -> tuple[RawDocument, int]:
     _quiet("pypdf")
     from pypdf.errors import PyPdfError
 
-    from .loaders.pdf import rejoin
+    from kb.ingest.loaders.pdf import rejoin
 
     budget, texts, broken = limits.TextBudget(source), [], []
     with limits.pdf_limits():  # every stream decoded under the expanded-bytes limit
@@ -487,7 +487,7 @@ def _replaced_warning(source: str, replaced: int) -> list[LoadError]:
 
 
 def _load_ofd(source: str, data: bytes) -> tuple[RawDocument, int]:
-    from .loaders.ofd import OFDUnreadable, ofd_text
+    from kb.ingest.loaders.ofd import OFDUnreadable, ofd_text
 
     limits.check_archive(data, source)  # an OFD is a zip: inflated once under the limits, streamed
     try:
@@ -501,7 +501,7 @@ def _load_ofd(source: str, data: bytes) -> tuple[RawDocument, int]:
 
 def _load_legacy_word(source: str, data: bytes, suffix: str) -> list[RawDocument | LoadError]:
     """.doc / .wps: by what the bytes are (see kb/loaders/office.py)."""
-    from .loaders.office import ConvertError, convert_to_text, sniff
+    from kb.ingest.loaders.office import ConvertError, convert_to_text, sniff
 
     kind = sniff(data)
     if kind == "zip":
@@ -524,7 +524,7 @@ def _load_legacy_word(source: str, data: bytes, suffix: str) -> list[RawDocument
 
 def _load_sheet(path: str, data: bytes, suffix: str) -> list[RawDocument | LoadError]:
     """CSV/TSV/XLSX/XLS/ODS: one report per row (see kb/loaders/sheets.py)."""
-    from .loaders.sheets import (
+    from kb.ingest.loaders.sheets import (
         SheetError,
         read_delimited,
         read_workbook,

@@ -1,8 +1,9 @@
 """The dense leg: FAISS inner product over normalised vectors, ids mapped to chunk ids.
 
-Exact `IndexFlatIP` up to `flat_max` vectors (50k by default), HNSW beyond it: at 100k × 384 a
-flat search alone takes ~15 ms on 2 cores, which puts hybrid search over its 30 ms budget. Both are wrapped in an `IndexIDMap2` so FAISS returns chunk ids directly, and
-filters apply inside the search through an id selector, before the top-k cut.
+Exact `IndexFlatIP` up to `index.flat_max` vectors (settings; 50k by default), HNSW beyond it: at
+100k × 384 a flat search alone takes ~15 ms on 2 cores, which puts hybrid search over its 30 ms
+budget. Both are wrapped in an `IndexIDMap2` so FAISS returns chunk ids directly, and filters apply
+inside the search through an id selector, before the top-k cut.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_FLAT_MAX = 50_000  # exact search costs ~15 ms at 100k × 384 on 2 cores; HNSW ~1.5 ms
-HNSW_M = 32
-HNSW_EF_SEARCH = 128
+from kb.settings import IndexSettings
+
+_DEFAULTS = IndexSettings()
+DEFAULT_FLAT_MAX = _DEFAULTS.flat_max
 
 
 def _faiss():
@@ -36,9 +38,10 @@ class _one_thread:
 
 
 class DenseIndex:
-    def __init__(self, index, dim: int) -> None:
+    def __init__(self, index, dim: int, ef_search: int = _DEFAULTS.hnsw_ef_search) -> None:
         self._index = index
         self.dim = dim
+        self.ef_search = ef_search
 
     @property
     def kind(self) -> str:
@@ -49,18 +52,19 @@ class DenseIndex:
         return faiss.downcast_index(self._index.index)
 
     @classmethod
-    def build(cls, chunk_ids: np.ndarray, vectors: np.ndarray, dim: int, flat_max: int = DEFAULT_FLAT_MAX) -> DenseIndex:
+    def build(cls, chunk_ids: np.ndarray, vectors: np.ndarray, dim: int, flat_max: int = _DEFAULTS.flat_max,
+              hnsw_m: int = _DEFAULTS.hnsw_m, ef_search: int = _DEFAULTS.hnsw_ef_search) -> DenseIndex:
         faiss = _faiss()
         if len(vectors) > flat_max:
-            inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            inner = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efConstruction = 80
-            inner.hnsw.efSearch = HNSW_EF_SEARCH
+            inner.hnsw.efSearch = ef_search
         else:
             inner = faiss.IndexFlatIP(dim)
         index = faiss.IndexIDMap2(inner)
         if len(vectors):
             index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(chunk_ids, dtype=np.int64))
-        return cls(index, dim)
+        return cls(index, dim, ef_search)
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -77,15 +81,15 @@ class DenseIndex:
         _faiss().write_index(self._index, str(directory / "faiss.index"))
 
     @classmethod
-    def load(cls, directory: Path, dim: int) -> DenseIndex:
+    def load(cls, directory: Path, dim: int, ef_search: int = _DEFAULTS.hnsw_ef_search) -> DenseIndex:
         faiss = _faiss()
         index = faiss.read_index(str(directory / "faiss.index"))
         if index.d != dim:
             raise ValueError(f"{directory}: FAISS index has dimension {index.d}, manifest says {dim}")
         inner = faiss.downcast_index(index.index) if hasattr(index, "index") else index
         if hasattr(inner, "hnsw"):
-            inner.hnsw.efSearch = HNSW_EF_SEARCH
-        return cls(index, dim)
+            inner.hnsw.efSearch = ef_search
+        return cls(index, dim, ef_search)
 
     def search(self, query: np.ndarray, n: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids, similarities) best first; `allowed` (chunk ids) restricts before the cut."""
@@ -100,7 +104,7 @@ class DenseIndex:
             selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
             inner = self._faiss_inner()
             if hasattr(inner, "hnsw"):
-                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, n))
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.ef_search, n))
             else:
                 params = faiss.SearchParameters(sel=selector)
         with _one_thread():

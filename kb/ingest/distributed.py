@@ -28,9 +28,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .ingest import FilePlan, IngestReport, changed_file, parse_file, plan_parsed
-from .load import LoadError, iter_files
-from .store import Store
+from kb.index.store import Store
+from kb.ingest.load import LoadError, iter_files
+from kb.ingest.pipeline import (
+    FilePlan,
+    IngestReport,
+    ParseOptions,
+    changed_file,
+    parse_file,
+    plan_parsed,
+)
 
 FAILPOINT_ENV = "KB_RAY_FAILPOINT"  # tests: the first embedding call blocks until its worker is killed
 IN_FLIGHT_PER_SLOT = 2  # tasks queued per worker slot: keeps workers busy, bounds the bytes in flight
@@ -55,7 +62,7 @@ def _embed_actor_class():
     @ray.remote(max_restarts=-1, max_task_retries=-1)
     class Embedder:
         def __init__(self, spec: EngineSpec, nice: int) -> None:
-            from .embed import configure, get_embedder
+            from kb.embed import configure, get_embedder
 
             if nice > 0:
                 try:
@@ -101,7 +108,7 @@ class RayIngest:
         self.ray = ray
         _reachable(address)
         env_vars = {k: os.environ[k] for k in (FAILPOINT_ENV, "KB_MODEL_CACHE") if os.environ.get(k)}
-        runtime_env = {"py_modules": [str(Path(__file__).parent)], "env_vars": env_vars}
+        runtime_env = {"py_modules": [str(Path(__file__).parents[1])], "env_vars": env_vars}
         try:
             ray.init(address=address, runtime_env=runtime_env, log_to_driver=False,
                      logging_level="ERROR", configure_logging=True)
@@ -141,6 +148,7 @@ class RayIngest:
         on_file: Callable[[Path, int, int], None] | None = None,
         reparse: bool = False,
         limit_mb: float | None = None,
+        options: ParseOptions = ParseOptions(),
     ) -> list[FilePlan]:
         """`ingest.read_inputs` with parsing on the cluster; problems are reported in input order."""
         ray = self.ray
@@ -164,7 +172,7 @@ class RayIngest:
                 while len(pending) >= slots:
                     done, _ = ray.wait(list(pending), num_returns=1)
                     parsed[pending.pop(done[0])] = ray.get(done[0])
-                pending[self._parse.remote(path, changed[0])] = i
+                pending[self._parse.remote(path, changed[0], None, options)] = i
         for ref, i in pending.items():
             parsed[i] = ray.get(ref)
         plans = []
@@ -226,8 +234,8 @@ def _merge(report: IngestReport, part: IngestReport) -> None:
 
 def connect(address: str, embedder_id: str) -> RayIngest:
     """Join the cluster (`auto`: the one this machine is part of) for one ingest."""
-    from .embed import _options
-    from .settings import settings
+    from kb.embed import _options
+    from kb.settings import settings
 
     return RayIngest(address, EngineSpec(embedder_id, _options.engine, _options.device), settings().embed.ingest_nice)
 

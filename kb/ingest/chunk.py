@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .models import ChunkSpan, Section
+from kb.models import ChunkSpan, Section
 
 __all__ = ["sections", "chunk", "cn_number", "HEADING_CAP"]
 

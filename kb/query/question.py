@@ -21,8 +21,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal, Protocol
 
-from .phrases import locate, phrase_pattern, squash
-from .tokenize import dictionary, is_verb, stopwords
+from kb.index.phrases import locate, phrase_pattern, squash
+from kb.index.tokenize import dictionary, is_verb, stopwords
+from kb.settings import QuestionSettings, Settings
 
 Intent = Literal["regions", "compare", "figure", "general"]
 VariantKind = Literal["exact", "core", "swapped", "synonym", "ellipsis", "gap"]
@@ -106,6 +107,8 @@ def synonym_groups() -> tuple[tuple[str, ...], ...]:
 # ---- the corpus, as the question stage sees it -----------------------------------------------
 class Corpus(Protocol):
     """What resolving a practice needs from the index (Searcher implements it)."""
+
+    settings: Settings  # the index's settings (question.* are read here)
 
     def pattern_count(self, pattern: str, needs: tuple[str, ...]) -> int:
         """Passages matching a regex (over folded text) among those containing every phrase of `needs`."""
@@ -347,13 +350,12 @@ def ellipsis_variants(tokens: list[str]) -> list[Variant]:
     return out
 
 
-GAP_MAX = 4  # characters a modifier inserted into an indicator may have (行政诉讼|案件一审|败诉率)
 # Statistical indicators take qualifiers inside them (行政诉讼案件一审败诉率); names of bodies and
 # practices do not (行政复议咨询委员会 is not a 行政复议委员会), so only indicators get the gap.
 INDICATOR_ENDS = ("率", "数", "量", "额", "比例", "占比", "比重", "指数")
 
 
-def gap_variants(tokens: list[str]) -> list[Variant]:
+def gap_variants(tokens: list[str], gap_max: int = QuestionSettings().gap_max) -> list[Variant]:
     """An indicator with a short qualifier inserted between two of its words: 行政诉讼案件一审败诉率
     states 行政诉讼败诉率. Both sides must be words that can name something, the head at least three
     characters and the tail an indicator (…率, …数, …量 …)."""
@@ -367,13 +369,14 @@ def gap_variants(tokens: list[str]) -> list[Variant]:
                 continue
             if not tail.endswith(INDICATOR_ENDS):  # 行政复议咨询委员会 is another body than 行政复议委员会
                 continue
-            pattern = f"{re.escape(head)}[\u4e00-\u9fff]{{1,{GAP_MAX}}}?{re.escape(tail)}"
+            pattern = f"{re.escape(head)}[\u4e00-\u9fff]{{1,{gap_max}}}?{re.escape(tail)}"
             out.append(Variant(squash("".join(base)), "gap", pattern, (head, tail)))
     return out
 
 
 def _attested(tokens: list[str], corpus: Corpus, whole: bool = False) -> tuple[tuple[Variant, ...], int]:
-    cands = candidate_variants(tokens, corpus) + (ellipsis_variants(tokens) + gap_variants(tokens) if whole else [])
+    gap = corpus.settings.question.gap_max
+    cands = candidate_variants(tokens, corpus) + (ellipsis_variants(tokens) + gap_variants(tokens, gap) if whole else [])
     found = [(v, corpus.pattern_count(v.pattern, v.needs) if v.pattern else corpus.phrase_count(v.form))
              for v in cands]
     found = [(v, n) for v, n in found if n > 0]
@@ -458,13 +461,10 @@ def _unwrapped(run: list[str], corpus: Corpus) -> list[str]:
     if inner == run or not inner or not any(t in cues().verbs for t in run[: len(run) - len(inner)]):
         return inner
     rest = corpus.phrase_count("".join(inner))
-    if rest < WRAPPER_EVIDENCE:  # too few passages to tell: the cue list decides
+    cfg = corpus.settings.question
+    if rest < cfg.wrapper_evidence:  # too few passages to tell: the cue list decides
         return inner
-    return run if corpus.phrase_count("".join(run)) >= WRAPPER_SHARE * rest else inner
-
-
-WRAPPER_SHARE = 0.8  # share of the rest's passages that carry the wrapper for it to be part of the name
-WRAPPER_EVIDENCE = 3  # passages needed before the corpus overrules the cue list
+    return run if corpus.phrase_count("".join(run)) >= cfg.wrapper_share * rest else inner
 
 
 _FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c d r y e o f t mq".split())
@@ -559,7 +559,7 @@ def indicator_of(practice: Practice, corpus: Corpus) -> Practice:
 def _without_wrapper_verbs(asked: str, run: list[str], i: int, j: int, corpus: Corpus) -> Practice | None:
     """run[i:j] is stated; so may be the words without its leading verbs (提出 建设 全国统一大市场:
     most reports 融入 or 服务 it). The verb stays only when the corpus writes it with the rest nearly
-    always (`WRAPPER_SHARE`), as `_unwrapped` decides for the question's wrapper."""
+    always (`question.wrapper_share`), as `_unwrapped` decides for the question's wrapper."""
     verbs = cues().verbs
     k = i
     # Never down to one bare two-character word: 编制 发展 规划 is not answered for 规划.
@@ -569,7 +569,8 @@ def _without_wrapper_verbs(asked: str, run: list[str], i: int, j: int, corpus: C
         return None
     inner = squash("".join(run[k:j]))
     rest = corpus.phrase_count(inner)
-    if rest < WRAPPER_EVIDENCE or corpus.phrase_count(squash("".join(run[i:j]))) >= WRAPPER_SHARE * rest:
+    cfg = corpus.settings.question
+    if rest < cfg.wrapper_evidence or corpus.phrase_count(squash("".join(run[i:j]))) >= cfg.wrapper_share * rest:
         return None
     variants, count = _attested(run[k:j], corpus, whole=True)
     return Practice(asked, inner, variants, passages=count) if variants else None
@@ -603,13 +604,13 @@ def read_question(folded: str, phrases: tuple[str, ...], names: Iterable[str], c
         asked = squash(phrases[0])
         return Reading(intent, Practice(asked, asked, variants, passages=count), words)
     resolved = [p for p in (resolve(r, corpus) for r in runs) if p]
-    return Reading(intent, _covering(choose(resolved), resolved, runs), words)
+    return Reading(intent, _covering(choose(resolved), resolved, runs, corpus.settings.question.min_coverage), words)
 
 
-MIN_COVERAGE = 0.5  # share of the question's content a stated practice must account for
 
 
-def _covering(chosen: Practice | None, resolved: list[Practice], runs: list[list[str]]) -> Practice | None:
+def _covering(chosen: Practice | None, resolved: list[Practice], runs: list[list[str]],
+              min_coverage: float) -> Practice | None:
     """A stated practice that is only a fragment of what the question describes (老人 in
     让老人在社区就近吃上饭, 窗口 in 开办企业在一个窗口就能办完) is not what was asked: the question
     is a paraphrase, answered by related passages, never by every report that says 老人. Runs of
@@ -621,7 +622,7 @@ def _covering(chosen: Practice | None, resolved: list[Practice], runs: list[list
     covered = sum(len(p.term) for p in resolved if p.attested)
     others = [t for r in runs for t in r if len(t) >= 2 and t not in chosen.term]
     a_bare_word = len(chosen.term) <= 2 and bool(others)  # 窗口 among 开办 企业 … 办完
-    if content and covered / content >= MIN_COVERAGE and not a_bare_word:
+    if content and covered / content >= min_coverage and not a_bare_word:
         return chosen
     asked = squash("".join("".join(r) for r in runs if _content(r)))
     parts = tuple(p.term for p in resolved if p.attested)

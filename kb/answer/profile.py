@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from .answer import Citation, Figure, cite
-from .figures import extract_figures
-from .atlas import region_key, vocabulary
-from .models import Document
-from .search import Searcher
+from kb.answer.answers import Citation, Figure, cite
+from kb.answer.atlas import region_key, vocabulary
+from kb.answer.figures import extract_figures
+from kb.models import Document
+from kb.query.search import Searcher
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
@@ -66,7 +66,7 @@ class RegionProfile:
 
 def canonical_indicator(written: str) -> str:
     """行政首长出庭应诉率 → 出庭应诉率: the indicator from the list that a written name ends in."""
-    from .normalise import fold
+    from kb.ingest.normalise import fold
 
     folded = fold(written)
     return next((name for name in indicators() if folded.endswith(name)), written)

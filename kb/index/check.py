@@ -19,8 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .segment import MANIFEST, IndexUnusable, Manifest, read_manifest, segment_path, verified_segment
-from .store import DB_NAME, DatabaseRefused, Store
+from kb.index.segment import (
+    MANIFEST,
+    IndexUnusable,
+    Manifest,
+    read_manifest,
+    segment_path,
+    verified_segment,
+)
+from kb.index.store import DB_NAME, DatabaseRefused, Store
 
 Level = str  # "ok" | "warning" | "problem"
 
@@ -55,7 +62,7 @@ def check(directory: Path) -> list[Finding]:
 
 
 def _check(directory: Path, store: Store) -> list[Finding]:
-    from .indexer import stored_manifest
+    from kb.index.indexer import stored_manifest
 
     repair = f"repair: `kb reindex --index {directory}`"
     quick = store.db.execute("PRAGMA quick_check").fetchone()[0]
@@ -124,9 +131,9 @@ def _check_vectors(store: Store, m: Manifest) -> list[Finding]:
 
 
 def _check_segment(directory: Path, store: Store, m: Manifest, repair: str) -> list[Finding]:
-    from .bm25 import BM25Index
-    from .dense import DenseIndex
-    from .tokenize import Tokenizer
+    from kb.index.bm25 import BM25Index
+    from kb.index.dense import DenseIndex
+    from kb.index.tokenize import Tokenizer
 
     try:
         seg = verified_segment(directory, m) if m.segment else segment_path(directory, m)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 
-from .dates import as_year, iso_date, npc_year, title_year, year_value
-from .doctypes import classify
-from .models import CleanText, Metadata, RawDocument, doc_type_name
-from .normalise import fold, looks_like_title
-from .places import scan as scan_names
-from .region import Evidence, resolve_region, self_statements, signature
-from .settings import settings
+from kb.ingest.dates import as_year, iso_date, npc_year, title_year, year_value
+from kb.ingest.doctypes import classify
+from kb.ingest.normalise import fold, looks_like_title
+from kb.ingest.places import scan as scan_names
+from kb.ingest.region import Evidence, resolve_region, self_statements, signature
+from kb.models import CleanText, Metadata, RawDocument, doc_type_name
+from kb.settings import PlaceSettings
 
 __all__ = ["derive", "file_title"]
 
@@ -255,10 +255,9 @@ def _years(doc_type: str, nominal: int | None, body: str, published: str | None,
 # ---------------------------------------------------------------------------------------------
 
 
-def derive(clean: CleanText, raw: RawDocument) -> Metadata:
+def derive(clean: CleanText, raw: RawDocument, w: PlaceSettings = PlaceSettings()) -> Metadata:
     """Metadata for one document: container fields > header fields and title > body text."""
     hints = dict(raw.hints or {})
-    w = settings().places
 
     # Titles (original script): stated > a heading on the first lines > the file name.
     title_hint = _hint(hints, "title")
@@ -272,7 +271,7 @@ def derive(clean: CleanText, raw: RawDocument) -> Metadata:
     body = fold(clean.text)
     fields = _fields(clean)
     sign_org, sign_date = signature(body)
-    statements = self_statements(body)
+    statements = self_statements(body, w)
     doc_type = _hint(hints, "doc_type")
     if doc_type is not None:
         try:
@@ -312,7 +311,7 @@ def derive(clean: CleanText, raw: RawDocument) -> Metadata:
     if sign_org:
         evidence.append(Evidence("signature", sign_org, w.signature))
     national_text = " ".join((ftitle, header_issuer, fold(str(hinted_issuer or ""))))
-    found = resolve_region(evidence, body, hint_place, national_text)
+    found = resolve_region(evidence, body, hint_place, national_text, w)
     place = found.place
     if hint_place.get("region") and place.region is None:
         place.region = hint_place["region"]  # a region kb does not know, kept as stated

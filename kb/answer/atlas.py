@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answer import Citation, quote_for
-from .models import Document, Filters
-from .normalise import fold
-from .question import Practice
-from .search import Searcher
+from kb.answer.answers import Citation, quote_for
+from kb.ingest.normalise import fold
+from kb.models import Document, Filters
+from kb.query.question import Practice
+from kb.query.search import Searcher
 
 
 @dataclass(frozen=True)

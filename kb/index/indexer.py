@@ -31,16 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import failpoints, limits
-from .bm25 import BM25Index
-from .dense import DenseIndex
-from .embed import expect_passages, get_embedder
-from .errors import UnknownDocument
-from .ingest import FilePlan, IngestReport, apply, read_inputs, within_budget
-from .limits import Limits
-from .lock import write_lock
-from .models import Document, with_corrections
-from .segment import (
+from kb import failpoints, limits
+from kb.embed import expect_passages, get_embedder
+from kb.errors import UnknownDocument
+from kb.index.bm25 import BM25Index
+from kb.index.dense import DenseIndex
+from kb.index.lock import write_lock
+from kb.index.segment import (
     MANIFEST,
     IndexUnusable,
     Manifest,
@@ -57,15 +54,17 @@ from .segment import (
     verified_segment,
     write_manifest,
 )
-from .store import Store
-from .settings import settings
-from .tokenize import Tokenizer, harvest_terms
+from kb.index.store import Store, embed_input
+from kb.index.tokenize import Tokenizer, harvest_terms
+from kb.ingest.pipeline import FilePlan, IngestReport, ParseOptions, apply, passage_rows, read_inputs, within_budget
+from kb.limits import Limits
+from kb.models import Document, with_corrections
+from kb.settings import Settings, in_force
 
 MANIFEST_KEY = "manifest"
 # Bumped by every write that changes document rows without a new segment (a metadata correction):
 # readers holding loaded indexes re-read the documents (filters, region names) when it changes.
 DOCS_VERSION_KEY = "documents_version"
-EMBED_CHECKPOINT = 2000  # passages embedded between dense-index publishes during `kb embed`
 
 OnEmbed = Callable[[int, int], None]
 EmbedBatches = Callable[[Iterable[list[tuple[str, str]]]], Iterator[tuple[list[tuple[str, str]], np.ndarray]]]
@@ -77,14 +76,17 @@ def stored_manifest(store: Store) -> Manifest | None:
 
 
 class Indexer:
-    """Holds the write lock and its own database connection for the length of one write."""
+    """Holds the write lock and its own database connection for the length of one write.
 
-    def __init__(self, directory: Path, store: Store, manifest: Manifest, flat_max: int, embed_batch: int) -> None:
+    `config` is the settings this write builds with: the index's own (read back from its manifest),
+    with the explicit overrides of this command laid over them; the new manifest records them."""
+
+    def __init__(self, directory: Path, store: Store, manifest: Manifest, config: Settings) -> None:
         self.directory = directory
         self.store = store
         self.manifest = manifest
-        self.flat_max = flat_max
-        self.embed_batch = embed_batch
+        self.config = config
+        self.recorded = manifest.built_with()  # what the committed index was built with
         self.warnings: list[str] = []  # after the switch: what did not go as planned but harms nothing
 
     @classmethod
@@ -92,16 +94,18 @@ class Indexer:
     def session(
         cls,
         directory: Path,
-        flat_max: int,
-        embed_batch: int,
         new_manifest: Callable[[], Manifest] | None = None,
         wait: bool = True,
         on_wait: Callable[[str], None] | None = None,
         recover: bool = False,
+        overrides: Mapping[str, object] | None = None,
+        rebuild: Iterable[str] = (),
     ) -> Iterator[Indexer]:
         """Lock the index, open a writer connection, read the committed manifest (or start one).
         `recover` (kb reindex): a manifest that is unreadable or missing is rebuilt from what the
-        store and manifest.json still say, rather than refused."""
+        store and manifest.json still say, rather than refused. `overrides` change settings for
+        this write and the index after it; one that needs a rebuild this write does not do
+        (`rebuild`: "reindex", "reparse") is refused with the command that applies it."""
         with write_lock(directory, wait, on_wait):
             store = Store(directory, create=new_manifest is not None)
             try:
@@ -113,11 +117,16 @@ class Indexer:
                     manifest = None
                 if manifest is None and recover:
                     manifest = recovered_manifest(directory, store)
+                fresh = manifest is None or not manifest.segment
                 if manifest is None:
                     if new_manifest is None:
                         raise IndexUnusable(f"{directory}: no kb index here")
                     manifest = new_manifest()
-                yield cls(directory, store, manifest, flat_max, embed_batch)
+                recorded = manifest.built_with()
+                config = in_force(recorded, overrides)
+                if not fresh:
+                    recorded.refuse_rebuild(config, allowed=rebuild)
+                yield cls(directory, store, manifest, config)
             finally:
                 store.close()
 
@@ -140,15 +149,16 @@ class Indexer:
         report = IngestReport()
         lim = limits_ or Limits.cli()
         if ray is None:
-            plans = read_inputs(self.store, paths, report, on_file, progress, reparse, lim, sources)
+            plans = read_inputs(self.store, paths, report, on_file, progress, reparse, ParseOptions.of(self.config, lim), sources)
             plans = within_budget(plans, report, lim, self._embed_cost)
             if dense:
                 self._embed(self._embed_todo(plans), progress, on_embed)
         else:
-            from .distributed import connect
+            from kb.ingest.distributed import connect
 
             with connect(ray, self.manifest.embedder_id) as cluster, limits.applied(lim):
-                plans = cluster.read_inputs(self.store, paths, report, on_file, reparse, lim.file_mb)
+                plans = cluster.read_inputs(self.store, paths, report, on_file, reparse, lim.file_mb,
+                                             ParseOptions.of(self.config, lim))
                 plans = within_budget(plans, report, lim, self._embed_cost)
                 if dense:
                     self._embed(self._embed_todo(plans), progress, on_embed, embed_batches=cluster.embed_batches)
@@ -166,7 +176,7 @@ class Indexer:
         return report
 
     def embed(self, progress: bool = False, limit: int | None = None, on_embed: OnEmbed | None = None) -> int:
-        """Embed passages without a vector, publishing the dense index every EMBED_CHECKPOINT passages."""
+        """Embed passages without a vector, publishing the dense index every `embed.checkpoint` passages."""
         todo = {h: text for _, h, text in self.store.chunks_to_embed(self.manifest.embedder_id, limit)}
 
         def checkpoint() -> None:
@@ -176,8 +186,10 @@ class Indexer:
         self._switch(self._index_behind, tokens=False, dense=True)
         return done
 
-    def reindex(self, allow_empty: bool = False) -> None:
-        """Rebuild BM25, FAISS and the lexicon from the store (re-tokenising every passage).
+    def reindex(self, allow_empty: bool = False, progress: bool = False) -> None:
+        """Rebuild BM25, FAISS and the lexicon from the store (re-tokenising every passage); with
+        chunk settings other than the index's, every document is first cut again from its stored
+        text and the new passages embedded.
 
         Never turns an index of N passages into an empty one unasked: an emptied store is a
         damaged or replaced database, and rebuilding from it would hide that."""
@@ -193,11 +205,29 @@ class Indexer:
                 "backup or rebuild from your files with `kb ingest PATH --index NEW_DIR`; to empty this index on "
                 "purpose run `kb reindex --allow-empty`")
 
+        rechunked = self._rechunked() if self.config.chunk != self.recorded.chunk else {}
+        if rechunked:  # the new passages' vectors first, committed to the cache (an interrupted run keeps them)
+            todo = {key: embed_input(doc.meta.title, span.section, folded)
+                    for doc, rows in rechunked.values() for span, _, folded, key in rows}
+            cached = self.store.cached(self.manifest.embedder_id, todo)
+            self._embed({h: t for h, t in todo.items() if h not in cached}, progress, None)
+
         def write() -> bool:
+            for doc, rows in rechunked.values():
+                self.store.replace_document(doc, rows)
             self.store.mark_tokens_stale()
             return True
 
         self._switch(write, tokens=True, dense=True)
+
+    def _rechunked(self) -> dict[str, tuple[Document, list[tuple]]]:
+        """Every stored document cut into passages with this write's chunk settings (no writes)."""
+        out = {}
+        for listed in self.store.documents():
+            doc = self.store.document(listed.doc_id)
+            if doc is not None:
+                out[doc.doc_id] = (doc, passage_rows(doc, self.config.chunk))
+        return out
 
     def update_metadata(self, doc_id: str, changes: dict[str, object]) -> Document:
         """Correct a document's metadata (validated `changes`) and record the correction by the
@@ -285,7 +315,8 @@ class Indexer:
         bar = _bar(len(items), progress)
         done = since_checkpoint = 0
         try:
-            batches = (items[i : i + self.embed_batch] for i in range(0, len(items), self.embed_batch))
+            size = self.config.embed.batch
+            batches = (items[i : i + size] for i in range(0, len(items), size))
             for batch, vectors in embed_batches(batches):
                 with self._disk(self.store.path, np.asarray(vectors).nbytes * 3), self.store.transaction():
                     self.store.put_vectors(self.manifest.embedder_id, zip((h for h, _ in batch), vectors))
@@ -297,7 +328,7 @@ class Indexer:
                     bar.update(len(batch))
                 if on_embed:
                     on_embed(done, len(items))
-                if checkpoint and since_checkpoint >= EMBED_CHECKPOINT:
+                if checkpoint and since_checkpoint >= self.config.embed.checkpoint:
                     checkpoint()
                     since_checkpoint = 0
         finally:
@@ -376,7 +407,8 @@ class Indexer:
                 link_file(old / "lexicon.txt", seg / "lexicon.txt")
             if dense or old is None:
                 ids, vectors = self.store.embedded_vectors(m.embedder_id, m.dim)
-                index = DenseIndex.build(ids, vectors, m.dim, self.flat_max)
+                cfg = self.config.index
+                index = DenseIndex.build(ids, vectors, m.dim, cfg.flat_max, cfg.hnsw_m, cfg.hnsw_ef_search)
                 index.save(seg / "dense")
                 m.dense_kind = index.kind
             else:
@@ -392,7 +424,7 @@ class Indexer:
         }
         m.segment = seg.name
         m.updated_at = time.strftime("%Y-%m-%dT%H:%M:%S")
-        m.settings = settings().to_dict()  # the thresholds and weights this index is answered with
+        m.settings = self.config.index_dict()  # read back when the index is opened
         return m, seg
 
     def _refresh_tokens(self) -> Tokenizer:
@@ -412,7 +444,8 @@ def recovered_manifest(directory: Path, store: Store) -> Manifest | None:
     except IndexUnusable:
         mirror = None
     if mirror is not None:
-        return Manifest(embedder_id=mirror.embedder_id, dim=mirror.dim, counts=dict(mirror.counts))
+        return Manifest(embedder_id=mirror.embedder_id, dim=mirror.dim, counts=dict(mirror.counts),
+                        settings=dict(mirror.settings))
     found = store.db.execute("SELECT embedder, length(vector) / 4 FROM embeddings GROUP BY embedder").fetchall()
     if len(found) == 1:
         return Manifest(embedder_id=found[0][0], dim=int(found[0][1]))

@@ -21,8 +21,8 @@ import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .models import Document
-from .normalise import fold
+from kb.ingest.normalise import fold
+from kb.models import Document
 
 __all__ = [
     "LEVEL_ORDER", "Mention", "Place", "RegionGazetteer", "Unit", "gazetteer", "place_of", "scan", "short_name",
@@ -209,7 +209,7 @@ _CONTINUATIONS = frozenset("委政长人级直属民纪监辖党内外区县城�
 
 @lru_cache(maxsize=1)
 def _common_words() -> frozenset[str]:
-    from .tokenize import dictionary
+    from kb.index.tokenize import dictionary
 
     return frozenset(w for w, (freq, _) in dictionary().items() if 2 <= len(w) <= 4 and freq >= _COMMON_WORD_FREQ)
 

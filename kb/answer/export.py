@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import urlparse
 
-from .answer import Answer, Citation
-from .atlas import Atlas
-from .models import LEVEL_LABELS, Document, Hit
+from kb.answer.answers import Answer, Citation
+from kb.answer.atlas import Atlas
+from kb.models import LEVEL_LABELS, Document, Hit
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _BOM = "\ufeff"

@@ -19,8 +19,8 @@ import io
 import re
 from collections.abc import Iterable
 
-from ..models import RawDocument
-from ..normalise import fold
+from kb.ingest.normalise import fold
+from kb.models import RawDocument
 
 # field → header names (compared folded, lower-cased, without spaces and punctuation)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -80,7 +80,7 @@ def _cell(value: object) -> str:
 
 def rows_to_documents(path: str, sheets: Iterable[tuple[str, list[list[object]]]], stem: str):
     """Documents (or error values) from the rows of each sheet; see the module docstring."""
-    from ..load import LoadError
+    from kb.ingest.load import LoadError
 
     out: list[RawDocument | LoadError] = []
     sheets = list(sheets)

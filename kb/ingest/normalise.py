@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .models import CleanText
+from kb.models import CleanText
 
 # ---------------------------------------------------------------------------------------------
 # fold

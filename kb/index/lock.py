@@ -15,11 +15,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kb.errors import IndexBusy  # noqa: F401 (re-exported)
+
 LOCK_NAME = ".write.lock"
-
-
-class IndexBusy(RuntimeError):
-    """Another process is writing this index and the caller chose not to wait."""
 
 
 @contextmanager

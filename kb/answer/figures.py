@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .models import Chunk
-from .question import Practice
+from kb.models import Chunk
+from kb.query.question import Practice
 
 NUMBER = (r"(\d+(?:\.\d+)?\s*(?:%|％|‰|个百分点|件|宗|例|次|个|人次|万人次|人|名|家|万元|亿元|元|项|场|条|天|"
           r"小时|户|份|起|批|所|座|篇|期|万人|万件|万|亿))")
@@ -26,7 +26,7 @@ def qualifier_start(folded: str, start: int) -> int:
     """Where the qualifier in front of an indicator begins: whole words read backwards (longest
     dictionary word first) while they are not verbs or function characters, at most eight characters
     — 主要负责人出庭应诉率 keeps 主要负责人, 全年共受理行政复议案件 keeps nothing before 行政."""
-    from .tokenize import dictionary, is_verb
+    from kb.index.tokenize import dictionary, is_verb
 
     words = dictionary()
     pos = start

@@ -1,6 +1,6 @@
 """A document's own region: the place the report is *about*, not the places it mentions.
 
-Evidence, strongest first (weights in `settings().places`):
+Evidence, strongest first (weights: `PlaceSettings`, stored with the index):
 
 - container columns (a spreadsheet's 地区/省份 column, a JSONL `region`);
 - statements of who speaks: 我代表光明区人民政府…, 在深圳市罗湖区第八届人民代表大会第四次会议上,
@@ -23,8 +23,16 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .places import LEVEL_ORDER, Mention, Place, Unit, gazetteer, place_from_units, scan
-from .settings import settings
+from kb.ingest.places import (
+    LEVEL_ORDER,
+    Mention,
+    Place,
+    Unit,
+    gazetteer,
+    place_from_units,
+    scan,
+)
+from kb.settings import PlaceSettings
 
 __all__ = ["Evidence", "RegionResult", "resolve_region", "self_statements"]
 
@@ -65,9 +73,8 @@ _ORG_TAIL = (r"(?:人民政府办公室|人民政府办公厅|人民政府|政�
 _SIGN_RE = re.compile(r"([\u4e00-\u9fff（）()]{2,30}?" + _ORG_TAIL + r")[\s|]*$")
 
 
-def self_statements(body: str) -> list[Evidence]:
+def self_statements(body: str, w: PlaceSettings = PlaceSettings()) -> list[Evidence]:
     """Who the text says is speaking: the speaker, the session, the compiler, the byline."""
-    w = settings().places
     head = body[:3000]
     out: list[Evidence] = []
     for rx, kind in ((_SPEAKER_RE, "speaker"), (_SESSION_RE, "session"), (_COMPILER_RE, "compiler")):
@@ -82,7 +89,7 @@ def self_statements(body: str) -> list[Evidence]:
 
 def signature(body: str) -> tuple[str | None, str | None]:
     """(organisation, ISO date) of the closing signature, if the text ends with one."""
-    from .dates import dates
+    from kb.ingest.dates import dates
 
     tail = body[-300:]
     ds = dates(tail)
@@ -110,9 +117,8 @@ _COMPARE_BEFORE = frozenset("占居列排评于获为")
 _KIND_OF_SPEAKER = re.compile(r"我(?:受|代表)(省|自治区|市|州|盟|县|区|旗|镇|乡|街道)(?:人民政府|政府|管理委员会|管委会)")
 
 
-def self_kind(body: str, issuer: str | None = None) -> tuple[str | None, Counter[str]]:
+def self_kind(body: str, issuer: str | None = None, w: PlaceSettings = PlaceSettings()) -> tuple[str | None, Counter[str]]:
     """The kind of unit the author is (区, 县, 市, 省 …) by how the text speaks, with the votes."""
-    w = settings().places
     votes: Counter[str] = Counter()
     for m in _SELF_RE.finditer(body):
         if m.group(1) == "全":
@@ -339,10 +345,10 @@ def _most_named_city(body: str, mentions: list[Mention]) -> Unit | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
-def resolve_region(evidence: list[Evidence], body: str, hints: dict[str, str], national_text: str) -> RegionResult:
+def resolve_region(evidence: list[Evidence], body: str, hints: dict[str, str], national_text: str,
+                   w: PlaceSettings = PlaceSettings()) -> RegionResult:
     """The document's own region from strong `evidence` (columns, speakers, title, issuer …) and its
     `body`; `hints` are container columns (region, province, city, county) that win field by field."""
-    w = settings().places
     region_hint = hints.get("region", "")
     if region_hint in _NATIONAL_REGIONS:
         return RegionResult(Place(region="全国", level="national"), w.confidence_column, [f"column 地区 {region_hint}"])
@@ -353,24 +359,23 @@ def resolve_region(evidence: list[Evidence], body: str, hints: dict[str, str], n
             evidence.insert(0, Evidence(f"column {label}", hints[key], w.column))
     body_mentions = scan(body)
     body_names = _support_names(body_mentions)
-    kind, votes = self_kind(body)
+    kind, votes = self_kind(body, w=w)
     cands = _strong_candidates(evidence, body_names)
     zone = next((z for e in evidence if e.kind in ("title", "file name", "speaker", "column 地区")
                  if (z := _zone(e.text))), None)
     if zone and not any(u.level in ("county", "town") for c in cands for u in c.units):
-        return _zone_result(zone, cands, body, body_mentions)
+        return _zone_result(zone, cands, body, body_mentions, w)
     if cands:
-        return _from_strong(cands, body, body_mentions, body_names, kind, votes)
+        return _from_strong(cands, body, body_mentions, body_names, kind, votes, w)
     if (m := _NATIONAL_RE.search(national_text)) or (m := _NPC_BODY_RE.search(body[:300])):
         return RegionResult(Place(region="全国", level="national"), w.confidence_one_source, [f"national: {m.group(0)}"])
-    return _from_body(body, body_mentions, body_names, kind, votes)
+    return _from_body(body, body_mentions, body_names, kind, votes, w)
 
 
 def _from_strong(cands: list[_Candidate], body: str, body_mentions: list[Mention], body_names: set[str],
-                 kind: str | None, votes: Counter[str]) -> RegionResult:
+                 kind: str | None, votes: Counter[str], w: PlaceSettings) -> RegionResult:
     """The unit strong evidence agrees on; its confidence says how many sources back it and whether
     the text speaks as that kind of unit."""
-    w = settings().places
     place, score, used = _best(cands, body_names)
     result = RegionResult(place, evidence=_describe(used))
     own = next((u for c in used for u in c.units if u.name == place.region
@@ -398,10 +403,9 @@ def _from_strong(cands: list[_Candidate], body: str, body_mentions: list[Mention
 
 
 def _from_body(body: str, body_mentions: list[Mention], body_names: set[str], kind: str | None,
-               votes: Counter[str]) -> RegionResult:
+               votes: Counter[str], w: PlaceSettings) -> RegionResult:
     """No strong evidence: the place of the kind the text speaks as that it names most; without a
     self-reference, the place it names most (low confidence)."""
-    w = settings().places
     if kind:
         place = _body_mentions_of_kind(body, body_mentions, kind, None, body_names)
         if place is not None:
@@ -424,8 +428,7 @@ def _from_body(body: str, body_mentions: list[Mention], body_names: set[str], ki
 
 
 def _zone_result(zone: tuple[str, str | None], cands: list[_Candidate], body: str,
-                 body_mentions: list[Mention]) -> RegionResult:
-    w = settings().places
+                 body_mentions: list[Mention], w: PlaceSettings) -> RegionResult:
     name, city_name = zone
     g = gazetteer()
     city: Unit | None = None

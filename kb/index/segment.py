@@ -28,23 +28,12 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import __version__
+from kb import __version__
+from kb.errors import EmbedderMismatch, IndexUnusable, SegmentMissing, StorageError  # noqa: F401 (re-exported)
+from kb.settings import Settings
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-
-
-class IndexUnusable(Exception):
-    """An index that cannot be used as asked (missing, newer format, other embedder)."""
-
-
-class EmbedderMismatch(IndexUnusable):
-    pass
-
-
-class StorageError(Exception):
-    """A write the disk refused (full, failing, read-only), named with the path and the space
-    needed; raised before the switch, so the index is as it was."""
 
 
 # The manifest is read from a file anyone with write access to the folder can edit: it is checked
@@ -67,6 +56,10 @@ class Manifest:
     dense_kind: str | None = None
     updated_at: str | None = None
     settings: dict = field(default_factory=dict)  # kb.settings.Settings.to_dict() at the last build
+
+    def built_with(self) -> Settings:
+        """The settings this index was built with (defaults for what an older kb did not record)."""
+        return Settings.from_dict(self.settings)
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -126,10 +119,6 @@ def _field(data: dict, key: str, kind: type, name: str | None = None, optional: 
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ValueError(f"'{name}' must be {kind.__name__}, not {type(value).__name__}")
     return value
-
-
-class SegmentMissing(IndexUnusable):
-    """The segment a manifest names is gone (pruned after a newer one was published): read again."""
 
 
 def parse_manifest(text: str, where: str) -> Manifest:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .models import DOC_TYPES
+from kb.models import DOC_TYPES
 
-CUES_FILE = Path(__file__).parent / "data" / "doc_types.txt"
+CUES_FILE = Path(__file__).parents[1] / "data" / "doc_types.txt"
 BODY_HEAD = 1500
 
 

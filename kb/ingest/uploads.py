@@ -29,10 +29,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .ingest import IngestReport
-from .knowledgebase import KnowledgeBase
-from .limits import LimitExceeded, Limits
-from .models import Document
+from kb.ingest.pipeline import IngestReport
+from kb.knowledgebase import KnowledgeBase
+from kb.limits import LimitExceeded, Limits
+from kb.models import Document
 
 MAX_NAME_CHARS = 80  # 80 CJK characters are 240 bytes in UTF-8: under every file system's 255
 SOURCE_PREFIX = "upload"

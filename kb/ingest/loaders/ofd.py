@@ -8,7 +8,7 @@ through the same furniture removal as PDF pages (page numbers, running headers, 
 
 from __future__ import annotations
 
-from .pdf import rejoin
+from kb.ingest.loaders.pdf import rejoin
 
 
 class OFDUnreadable(Exception):

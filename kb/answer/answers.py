@@ -14,10 +14,18 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from .models import Chunk, Document, Filters, Hit
-from .figures import AMOUNT, extract_figures, figures_in
-from .question import Intent, Match, Practice, Reading, asks_quantity, indicator_of, is_content
-from .search import ParsedQuery, Searcher
+from kb.answer.figures import AMOUNT, extract_figures, figures_in
+from kb.models import Chunk, Document, Filters, Hit
+from kb.query.question import (
+    Intent,
+    Match,
+    Practice,
+    Reading,
+    asks_quantity,
+    indicator_of,
+    is_content,
+)
+from kb.query.search import ParsedQuery, Searcher
 
 _SENTENCE_END = "。！？；!?;\n"
 _NAMED = re.compile(r"[“「『][^”」』]{2,16}[”」』]")
@@ -257,7 +265,7 @@ class Answerer:
                 out.append((h, m))
         return out
 
-    def related(self, q: Question, exclude: set[int], regions_listed: set[str], limit: int = 5) -> list[RegionEntry]:
+    def related(self, q: Question, exclude: set[int], regions_listed: set[str]) -> list[RegionEntry]:
         """Passages close to the question that do not state the practice, as their own group: first
         those that hold every part of a practice no passage states as a whole; then the closest in
         meaning — candidates from a hybrid search of the question that share at least half of its
@@ -274,7 +282,7 @@ class Answerer:
                 return
             key = (region, m.year)
             if key not in entries:
-                if len(entries) >= limit:
+                if len(entries) >= self.cfg.related_regions:
                     return
                 entries[key] = RegionEntry(region, m.province, m.level, m.year, 0, match=label)
             e = entries[key]
@@ -313,7 +321,7 @@ class Answerer:
     def _regions(self, q: Question, k: int) -> Answer:
         p = q.practice
         found = self.stating(q)
-        entries = group_by_region(found, p, self.cfg.quote_max)
+        entries = group_by_region(found, p, self.cfg.quote_max, self.cfg.citations_per_region)
         listed = {e.region for e in entries}
         related = self.related(q, {h.chunk.chunk_id for h, _ in found}, listed)
         national = sum(1 for h, _ in found if h.doc.meta.level == "national")
@@ -476,7 +484,7 @@ class Answerer:
         own = doc.meta.region
         practice = self.practice_of(chunk, doc)
         stating = set(self.s.rows_with_phrase(practice)) if practice else set()
-        ranked = self.s.neighbours(chunk_id, 300)
+        ranked = self.s.neighbours(chunk_id, self.cfg.similar_pool)
         ranked += [c for c in sorted(stating) if c not in set(ranked)]
         found = self.s.chunks(ranked)
         order = {c: i for i, c in enumerate(ranked)}
@@ -493,7 +501,8 @@ class Answerer:
                 continue
             taken.add(region)
             rank = order[cid] + 1
-            out.append(Hit(len(out) + 1, 1.0 / (60 + rank), None, rank, c, other, weak=cid not in stating))
+            out.append(Hit(len(out) + 1, 1.0 / (self.s.settings.retrieval.rrf_k + rank), None, rank, c, other,
+                           weak=cid not in stating))
             if len(out) >= k:
                 break
         return SimilarPractices(practice, out)
@@ -502,7 +511,8 @@ class Answerer:
 _NAMED_TERM = re.compile(r"[“「『]([^”」』\s]{2,16})[”」』]")
 
 
-def group_by_region(found: list[tuple[Hit, Match]], practice: Practice | None, quote_max: int = 220) -> list[RegionEntry]:
+def group_by_region(found: list[tuple[Hit, Match]], practice: Practice | None, quote_max: int = 220,
+                    citations: int = 3) -> list[RegionEntry]:
     """One entry per (region, year), best passage first; national documents are not regions. Each
     quote is the sentence holding the words that state the practice."""
     groups: dict[tuple[str, int | None], RegionEntry] = {}
@@ -518,7 +528,7 @@ def group_by_region(found: list[tuple[Hit, Match]], practice: Practice | None, q
                                               matched=h.chunk.text[match.start:match.end],
                                               match=practice.describe(match) if practice else None)
         entry.mentions += 1
-        if len(entry.citations) < 3:
+        if len(entry.citations) < citations:
             c = quote_for(h.doc, h.chunk, practice, quote_max) if practice else None
             entry.citations.append(c or cite(h.doc, h.chunk, match.start, match.end - match.start, quote_max))
     return list(groups.values())

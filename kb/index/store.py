@@ -23,12 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .models import Chunk, ChunkSpan, Document, Metadata, with_corrections
-from .phrases import MIGRATION as PHRASE_INDEX
-from .segment import MANIFEST, IndexUnusable
+from kb.errors import DatabaseRefused  # noqa: F401 (re-exported)
+from kb.index.phrases import MIGRATION as PHRASE_INDEX
+from kb.index.segment import MANIFEST
+from kb.models import Chunk, ChunkSpan, Document, Metadata, with_corrections
+from kb.settings import settings
 
 DB_NAME = "kb.sqlite"
-IDLE_READERS = 8  # read connections kept open between reads (more are opened while busy)
 
 # A migration is one script (split at ';') or a tuple of statements (when a statement holds ';').
 _MIGRATIONS: list[str | tuple[str, ...]] = [
@@ -116,13 +117,6 @@ _MIGRATIONS: list[str | tuple[str, ...]] = [
 ]
 
 _META_FIELDS = [f.name for f in fields(Metadata)]
-
-
-class DatabaseRefused(IndexUnusable):
-    """kb.sqlite is not a kb database kb may open (empty where an index was, foreign, not SQLite).
-
-    Raised before anything is written, so nothing more is lost: in kb 0.2 a 0-byte kb.sqlite was
-    quietly made into a new, empty database and `kb reindex` then built an empty index on it."""
 
 
 def refuse_unusable(path: Path, create: bool) -> None:
@@ -262,7 +256,7 @@ class Store:
 
     def _give_back(self, db: sqlite3.Connection) -> None:
         with self._pool_lock:
-            if not self._closed and len(self._idle) < IDLE_READERS:
+            if not self._closed and len(self._idle) < settings().cache.idle_readers:
                 self._idle.append(db)
                 return
         db.close()
@@ -573,7 +567,7 @@ class Store:
 
 def embed_input(title: str, section: tuple[str, ...], folded: str) -> str:
     """What the dense leg embeds: title and section path give a short passage its context."""
-    from .normalise import fold
+    from kb.ingest.normalise import fold
 
     head = " > ".join((fold(title), *(fold(s) for s in section)))
     return f"{head}\n{folded}" if head else folded

@@ -15,14 +15,22 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import failpoints, limits
-from .chunk import chunk
-from .limits import LimitExceeded, Limits
-from .load import LoadError, LoadWarning, Skipped, iter_files, load_bytes, read_file
-from .metadata import derive
-from .models import Document, RawDocument
-from .normalise import clean, fold
-from .store import Store, embed_input
+from kb import failpoints, limits
+from kb.index.store import Store, embed_input
+from kb.ingest.chunk import chunk
+from kb.ingest.load import (
+    LoadError,
+    LoadWarning,
+    Skipped,
+    iter_files,
+    load_bytes,
+    read_file,
+)
+from kb.ingest.metadata import derive
+from kb.ingest.normalise import clean, fold
+from kb.limits import LimitExceeded, Limits
+from kb.models import Document, RawDocument
+from kb.settings import ChunkSettings, PlaceSettings, Settings
 
 Outcome = str  # "added" | "updated" | "unchanged" | "skipped" | "failed"
 
@@ -102,8 +110,8 @@ def warm_parsers() -> None:
     """Load what parsing needs (OpenCC, the gazetteer, the word list, the type cues) before an
     ingest takes the write lock: Ctrl-C inside `import opencc` comes back as an ImportError, which
     would read as a broken file instead of an interrupt."""
-    from . import places
-    from .doctypes import load_cues
+    from kb.ingest import places
+    from kb.ingest.doctypes import load_cues
 
     fold("漢")
     places.warm()
@@ -114,27 +122,49 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def prepare(raw: RawDocument) -> tuple[Document, list[tuple]]:
+@dataclass(frozen=True)
+class ParseOptions:
+    """What parsing a file needs besides its bytes: the limits it is read under and the index's
+    settings for metadata and passages. Passed explicitly, so Ray workers parse like this process."""
+
+    limits: Limits | None = None  # None: those in force here
+    chunk: ChunkSettings = ChunkSettings()
+    places: PlaceSettings = PlaceSettings()
+
+    @classmethod
+    def of(cls, config: Settings, limits_: Limits | None = None) -> ParseOptions:
+        return cls(limits_, config.chunk, config.places)
+
+
+def prepare(raw: RawDocument, options: ParseOptions = ParseOptions()) -> tuple[Document, list[tuple]]:
     """The pure part of ingest: one raw document → its Document and chunk rows (LimitExceeded when
     it is longer, or splits into more passages, than the limits in force allow — whatever loaded it)."""
     limits.current().check_chars(raw.source, len(raw.text))
     cleaned = clean(raw.text, raw.title or (str(raw.hints["title"]) if raw.hints.get("title") else None))
     if not cleaned.text.strip():
         raise ValueError("no text left after removing page chrome")
-    meta = derive(cleaned, raw)
+    meta = derive(cleaned, raw, options.places)
     digest = content_hash(cleaned.text)
     doc = Document(doc_id=digest[:16], source=raw.source, text=cleaned.text, meta=meta, content_hash=digest)
-    spans = chunk(cleaned.text)
-    limits.current().check_passages(raw.source, len(spans))  # before any passage is folded or hashed
-    rows = []
-    for span in spans:
-        text = cleaned.text[span.start : span.end]
-        folded = fold(text)
-        key = hashlib.sha1(embed_input(meta.title, span.section, folded).encode("utf-8")).hexdigest()
-        rows.append((span, text, folded, key))
+    rows = passage_rows(doc, options.chunk, lambda n: limits.current().check_passages(raw.source, n))
     if not rows:
         raise ValueError("no passages found in the document")
     return doc, rows
+
+
+def passage_rows(doc: Document, cfg: ChunkSettings, check: Callable[[int], None] | None = None) -> list[tuple]:
+    """A document's passages as stored: (span, text, folded text, embedding-cache key) per chunk.
+    `check(n)` sees the passage count before any passage is folded or hashed (the limit)."""
+    spans = chunk(doc.text, cfg.max_chars, cfg.min_chars)
+    if check:
+        check(len(spans))
+    rows = []
+    for span in spans:
+        text = doc.text[span.start : span.end]
+        folded = fold(text)
+        key = hashlib.sha1(embed_input(doc.meta.title, span.section, folded).encode("utf-8")).hexdigest()
+        rows.append((span, text, folded, key))
+    return rows
 
 
 def store_document(store: Store, item: Prepared, reparse: bool = False, readd: bool = False) -> tuple[Outcome, str]:
@@ -180,10 +210,10 @@ def read_inputs(
     on_file: Callable[[Path, int, int], None] | None = None,
     progress: bool = False,
     reparse: bool = False,
-    limits_: Limits | None = None,
+    options: ParseOptions = ParseOptions(),
     sources: Mapping[Path, str] | None = None,
 ) -> list[FilePlan]:
-    """Parse every input (no writes) under `limits_` (default: the CLI's); problems go into the
+    """Parse every input (no writes) under `options` (limits default: the CLI's); problems go into the
     report, one line per file or JSONL line. `sources` names what to record for a path instead of
     the path itself (an upload saved in a temporary folder)."""
     files: list[Path] = []
@@ -193,24 +223,25 @@ def read_inputs(
         else:
             files.append(item)
     plans = []
-    with limits.applied(limits_):
+    with limits.applied(options.limits):
         for i, path in enumerate(_progress(files, progress)):
             if on_file:
                 on_file(path, i, len(files))
-            plan = plan_file(store, path, report, reparse, (sources or {}).get(path))
+            plan = plan_file(store, path, report, reparse, (sources or {}).get(path), options)
             if plan is not None:
                 plans.append(plan)
             failpoints.hit("ingest.parsed")
     return plans
 
 
-def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, alias: str | None = None) -> FilePlan | None:
+def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, alias: str | None = None,
+              options: ParseOptions = ParseOptions()) -> FilePlan | None:
     """One file read, checked against the last ingest, parsed (under the limits in force)."""
     changed = changed_file(store, path, report, reparse, alias=alias)
     if changed is None:
         return None
     data, key, file_hash = changed
-    return plan_parsed(path, key, file_hash, parse_file(path, data, alias), report, alias)
+    return plan_parsed(path, key, file_hash, parse_file(path, data, alias, options), report, alias)
 
 
 def changed_file(store: Store, path: Path, report: IngestReport, reparse: bool, limit_mb: float | None = None,
@@ -234,10 +265,10 @@ def changed_file(store: Store, path: Path, report: IngestReport, reparse: bool, 
 Parsed = list["Prepared | LoadError | tuple[str, str]"]
 
 
-def parse_file(path: Path, data: bytes, alias: str | None = None, limits_: Limits | None = None) -> Parsed:
+def parse_file(path: Path, data: bytes, alias: str | None = None, options: ParseOptions = ParseOptions()) -> Parsed:
     """The pure, CPU-heavy part of ingest (load, clean, metadata, chunk) — also run on Ray workers,
-    hence the limits as an argument (default: those in force here)."""
-    with limits.applied(limits_):
+    hence the options as an argument (limits default: those in force here)."""
+    with limits.applied(options.limits):
         try:
             items = [_renamed(item, str(path), alias) for item in load_bytes(path, data)]
         except Exception as e:  # noqa: BLE001 - a parser bug must not stop the other files
@@ -248,7 +279,7 @@ def parse_file(path: Path, data: bytes, alias: str | None = None, limits_: Limit
                 out.append(item)
                 continue
             try:
-                out.append(Prepared(*prepare(item)))
+                out.append(Prepared(*prepare(item, options)))
             except LimitExceeded as e:
                 out.append((item.source, e.reason))
             except Exception as e:  # noqa: BLE001 - one bad document, not the batch

@@ -12,19 +12,26 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .bm25 import BM25Index
-from .dense import DenseIndex
-from .embed import Embedder
-from .figures import figures_in
-from .fusion import rrf
-from .models import Chunk, Document, Filters, Hit, SearchMode
-from .normalise import fold
-from .phrases import PhraseIndex, squash
-from .places import RegionGazetteer, short_name
-from .question import Practice, Reading, _unwrap, indicator_of, level_named, read_question
-from .settings import Settings, settings
-from .store import Store
-from .tokenize import Tokenizer
+from kb.answer.figures import figures_in
+from kb.embed import Embedder
+from kb.index.bm25 import BM25Index
+from kb.index.dense import DenseIndex
+from kb.index.phrases import PhraseIndex, squash
+from kb.index.store import Store
+from kb.index.tokenize import Tokenizer
+from kb.ingest.normalise import fold
+from kb.ingest.places import RegionGazetteer, short_name
+from kb.models import Chunk, Document, Filters, Hit, SearchMode
+from kb.query.fusion import rrf
+from kb.query.question import (
+    Practice,
+    Reading,
+    _unwrap,
+    indicator_of,
+    level_named,
+    read_question,
+)
+from kb.settings import Settings, settings
 
 _PHRASE = re.compile(r"[“\"「『]([^“”\"「」『』]+)[”\"」』]")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
@@ -94,7 +101,7 @@ class Searcher:
         key = squash(phrase)
         n = self._counts.get(key)
         if n is None:
-            if len(self._counts) > 50_000:
+            if len(self._counts) > self.settings.cache.phrase_counts:
                 self._counts.clear()
             index = PhraseIndex(self.store.db)
             if index.usable(key):
@@ -213,7 +220,7 @@ class Searcher:
             names = self.names_in(folded)
             aliases = [a for n in names for a in (n, short_name(n))]
             reading = read_question(folded, phrases, aliases, self)
-            if len(self._readings) > 4096:
+            if len(self._readings) > self.settings.cache.readings:
                 self._readings.clear()
             self._readings[key] = reading
         return reading
@@ -283,7 +290,7 @@ class Searcher:
         """Bool per document; cached, since the same few filters recur across queries."""
         mask = self._doc_mask_cache.get(filters)
         if mask is None:
-            if len(self._doc_mask_cache) > 256:
+            if len(self._doc_mask_cache) > self.settings.cache.doc_masks:
                 self._doc_mask_cache.clear()
             mask = np.array([filters.accepts(self.docs[d]) for d in self._doc_order], dtype=bool)
             self._doc_mask_cache[filters] = mask
@@ -294,7 +301,7 @@ class Searcher:
         mask = None
         if not filters.is_empty():
             if filters not in self._mask_cache:
-                if len(self._mask_cache) > 64:
+                if len(self._mask_cache) > self.settings.cache.row_masks:
                     self._mask_cache.clear()
                 doc_ok = np.append(self._doc_mask(filters), False)  # index -1 → chunk of a vanished doc
                 self._mask_cache[filters] = doc_ok[self.row_doc]

@@ -1,0 +1,1 @@
+"""Format readers load.py dispatches to: PDF/OFD page furniture, legacy Word/WPS, spreadsheets."""
