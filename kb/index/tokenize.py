@@ -13,7 +13,8 @@ import re
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib import resources
+
+from kb import rules
 
 # “…” 「…」 "…" of 2–12 characters: named practices in reports are written in quotes.
 _QUOTED = re.compile(r"[“\"「『]([^“”\"「」『』\s]{2,12})[”\"」』]")
@@ -22,8 +23,7 @@ _KEEP = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
 
 def _read_list(name: str) -> list[str]:
-    text = resources.files("kb").joinpath("data", name).read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return list(rules.lines(name))
 
 
 @lru_cache(maxsize=1)

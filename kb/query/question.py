@@ -18,9 +18,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Literal, Protocol
 
+from kb import rules
 from kb.index.phrases import locate, phrase_pattern, squash
 from kb.index.tokenize import dictionary, is_verb, stopwords
 from kb.settings import QuestionSettings, Settings
@@ -52,31 +52,21 @@ class Cues:
     levels: tuple[tuple[str, str], ...] = ()  # (cue, level or '-'), longest cue first
 
 
-def _data(name: str) -> str:
-    return resources.files("kb").joinpath("data", name).read_text(encoding="utf-8")
-
-
 @lru_cache(maxsize=1)
 def cues() -> Cues:
-    sections: dict[str, list[str]] = {}
-    current = None
-    for line in _data("question.txt").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1], [])
-        elif line and current is not None:
-            current.extend(line.split())
-
     def longest_first(key: str) -> tuple[str, ...]:
-        return tuple(sorted(set(sections.get(key, ())), key=len, reverse=True))
+        return rules.longest_first("question.txt", key)
+
+    def words(key: str) -> frozenset[str]:
+        return rules.word_set("question.txt", key)
 
     return Cues(
         regions=longest_first("regions"), compare=longest_first("compare"), figure=longest_first("figure"),
-        scaffold=frozenset(sections.get("scaffold", ())), prepositions=frozenset(sections.get("prepositions", ())),
-        verbs=frozenset(sections.get("verbs", ())), beneficiaries=frozenset(sections.get("beneficiaries", ())),
-        suffixes=frozenset(sections.get("suffix", ())), generic=frozenset(sections.get("generic", ())),
-        levels=tuple(sorted(((cue, key.split()[1]) for key, words in sections.items()
-                             if key.startswith("level ") for cue in words), key=lambda c: -len(c[0]))),
+        scaffold=words("scaffold"), prepositions=words("prepositions"), verbs=words("verbs"),
+        beneficiaries=words("beneficiaries"), suffixes=words("suffix"), generic=words("generic"),
+        levels=tuple(sorted(((cue, key.split()[1]) for key in rules.sections("question.txt")
+                             if key.startswith("level ") for cue in rules.words("question.txt", key)),
+                            key=lambda c: -len(c[0]))),
     )
 
 
@@ -96,8 +86,7 @@ def level_named(folded: str) -> str | None:
 def synonym_groups() -> tuple[tuple[str, ...], ...]:
     """Groups of names for one practice (kb/data/synonyms.txt), squashed for matching."""
     groups = []
-    for line in _data("synonyms.txt").splitlines():
-        line = line.split("#", 1)[0].strip()
+    for line in rules.lines("synonyms.txt"):
         names = tuple(dict.fromkeys(squash(n.strip()) for n in line.split("=") if n.strip()))
         if len(names) >= 2:
             groups.append(names)
