@@ -116,6 +116,41 @@ class QuestionSettings:
 
 
 @dataclass(frozen=True)
+class EvidenceSettings:
+    """Does a passage state the practice a question names? (query/units.py, query/evidence.py)
+
+    Calibrated on the dev questions (scripts/calibrate_evidence.py prints the curves); the frozen
+    test split is only measured."""
+
+    max_units: int = 24  # units read from one practice phrase (a pasted paragraph stops there)
+    max_candidates: int = 5000  # passages checked for a statement, per form looked up
+    # Two adjacent tokens are one unit when the pair occurs in this share of its rarer part's passages.
+    collocation_share: float = 0.5
+    collocation_min: int = 3
+    # A specific-looking word this many times as common as the rarest head, and in this share of all
+    # passages, is a modifier (政务服务 in 政务服务一网通办).
+    common_ratio: float = 20.0
+    common_share: float = 0.02
+    # Tolerated forms of a unit: characters inserted between two of its characters (一段 ≤ gap_max,
+    # in all ≤ insert_max, punctuation and quote marks free), characters of it left out (≤ drop_max,
+    # units of at least four characters), each costing its score.
+    gap_max: int = 2
+    insert_max: int = 3
+    drop_max: int = 1
+    insert_cost: float = 0.06
+    drop_cost: float = 0.12
+    name_score: float = 0.95  # another name for it (synonyms.txt, the corpus's 简称)
+    institution_score: float = 0.85  # another institutional word in its place (柔性监管 for 柔性执法)
+    swap_score: float = 0.9  # a four-character unit's halves the other way round (利企便民 for 便民利企)
+    unit_threshold: float = 0.7  # a gating unit matched at least this well
+    state_threshold: float = 0.75  # the passage's weighted score over gating units
+    # Every gating unit inside one sentence and within this many characters of the others
+    # (at least `window_min`, else `window_factor` × the asked phrase's length).
+    window_factor: float = 2.5
+    window_min: int = 16
+
+
+@dataclass(frozen=True)
 class AnswerSettings:
     """Answers (answer/answers.py, answer/figures.py)."""
 
@@ -204,6 +239,7 @@ class Settings:
     index: IndexSettings = field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     question: QuestionSettings = field(default_factory=QuestionSettings)
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     embed: EmbedSettings = field(default_factory=EmbedSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)

@@ -9,11 +9,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT, SAMPLE
 
 from kb.errors import NeedsRebuild, SettingError
 from kb.settings import Settings, in_force, parse_overrides
-
-from conftest import ROOT, SAMPLE
 
 # ---- the object itself ---------------------------------------------------------------------------
 

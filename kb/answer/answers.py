@@ -16,15 +16,8 @@ from dataclasses import asdict, dataclass, field
 
 from kb.answer.figures import AMOUNT, extract_figures, figures_in
 from kb.models import Chunk, Document, Filters, Hit
-from kb.query.question import (
-    Intent,
-    Match,
-    Practice,
-    Reading,
-    asks_quantity,
-    indicator_of,
-    is_content,
-)
+from kb.query.evidence import Statement
+from kb.query.question import Intent, Practice, Reading, asks_quantity, indicator_of, is_content
 from kb.query.search import ParsedQuery, Searcher
 
 _SENTENCE_END = "。！？；!?;\n"
@@ -88,7 +81,7 @@ class Answer:
             "answer": self.answer,
             "practice": None if p is None else {
                 "asked": p.asked, "term": p.term, "attested": p.attested, "passages": p.passages,
-                "variants": [{"form": v.form, "kind": v.kind, "label": v.label} for v in p.variants],
+                "units": p.units_dict(),
                 "parts": list(p.parts),
             },
             "regions": [asdict(r) for r in self.regions],
@@ -175,11 +168,10 @@ def quote_for(doc: Document, chunk: Chunk, practice: Practice, quote_max: int = 
     the one that says most (figures, named measures, length); a sentence that is little more than a
     heading (3.强化行政复议应诉工作。) runs on into the next one, so the quote has substance."""
     best: tuple[tuple, int, int] | None = None
-    priority = {v.form: i for i, v in enumerate(practice.variants)}
     for m in practice.find_all(chunk.folded):
         s, e = sentence_span(chunk, m.start, m.end - m.start, quote_max)
         e = _run_on(chunk, s, e, m.end, quote_max)
-        key = (-priority.get(m.variant.form, 0), _says(chunk.folded[s:e]), -s)
+        key = (m.rank, _says(chunk.folded[s:e]), -s)
         if best is None or key > best[0]:
             best = (key, s, e)
     if best is None:
@@ -242,7 +234,7 @@ class Answerer:
                       notice=notice)
 
     # which regions ----------------------------------------------------------------------------
-    def stating(self, q: Question) -> list[tuple[Hit, Match]]:
+    def stating(self, q: Question) -> list[tuple[Hit, Statement]]:
         """Every passage (inside the filters) that states the practice, best first, with where it does."""
         p = q.practice
         if p is None:
@@ -321,9 +313,22 @@ class Answerer:
     def _regions(self, q: Question, k: int) -> Answer:
         p = q.practice
         found = self.stating(q)
+        partial: list[tuple[Hit, Statement]] = []
+        if p is not None and len(p.concepts) > 1:  # asked together: a region states every one
+            said: dict[str, set[int]] = {}
+            for h, m in found:
+                said.setdefault(_region_of(h.doc), set()).add(m.concept)
+            every = {r for r, cs in said.items() if len(cs) == len(p.concepts)}
+            partial = [(h, m) for h, m in found if _region_of(h.doc) not in every]
+            found = [(h, m) for h, m in found if _region_of(h.doc) in every]
         entries = group_by_region(found, p, self.cfg.quote_max, self.cfg.citations_per_region)
         listed = {e.region for e in entries}
         related = self.related(q, {h.chunk.chunk_id for h, _ in found}, listed)
+        if partial:
+            one = group_by_region(partial, p, self.cfg.quote_max, 1)
+            for e in one:
+                e.match = "只提及其中一项：" + (e.match or "")
+            related = one + [e for e in related if e.region not in {o.region for o in one}]
         national = sum(1 for h, _ in found if h.doc.meta.level == "national")
         hits = [h for h, _ in found][:k]
         asked = p.asked if p else q.text
@@ -393,7 +398,7 @@ class Answerer:
     def _figures(self, q: Question, k: int) -> Answer:
         """Numbers stated right after the indicator — or any of its variants (行政复议 for 行政复议案件
         数量) — in every passage that states it, each with the sentence it is in."""
-        p = q.practice if q.practice is None else indicator_of(q.practice, self.s)
+        p = q.practice if q.practice is None else indicator_of(q.practice, self.s, lambda x: bool(self.s.rows_stating(x)))
         indicator = p.term if p else ""
         sides = [(t, self._side_filters(q, t)) for t in q.targets] or [(None, q.filters)]
         figures: list[Figure] = []
@@ -511,7 +516,7 @@ class Answerer:
 _NAMED_TERM = re.compile(r"[“「『]([^”」』\s]{2,16})[”」』]")
 
 
-def group_by_region(found: list[tuple[Hit, Match]], practice: Practice | None, quote_max: int = 220,
+def group_by_region(found: list[tuple[Hit, Statement]], practice: Practice | None, quote_max: int = 220,
                     citations: int = 3) -> list[RegionEntry]:
     """One entry per (region, year), best passage first; national documents are not regions. Each
     quote is the sentence holding the words that state the practice."""
@@ -526,12 +531,18 @@ def group_by_region(found: list[tuple[Hit, Match]], practice: Practice | None, q
         if entry is None:
             entry = groups[key] = RegionEntry(region, m.province, m.level, m.year, 0,
                                               matched=h.chunk.text[match.start:match.end],
-                                              match=practice.describe(match) if practice else None)
+                                              match=practice.describe(match, h.chunk.text) if practice else None)
         entry.mentions += 1
         if len(entry.citations) < citations:
             c = quote_for(h.doc, h.chunk, practice, quote_max) if practice else None
             entry.citations.append(c or cite(h.doc, h.chunk, match.start, match.end - match.start, quote_max))
     return list(groups.values())
+
+
+def _region_of(doc: Document) -> str:
+    """The name a document is filed under in answers (its region, else issuer, else title)."""
+    m = doc.meta
+    return m.region or m.issuer or m.title
 
 
 def _region_labels(entries: list[RegionEntry]) -> list[str]:

@@ -1,35 +1,32 @@
 """Question understanding: what is asked (intent), about which practice, limited to what (filters).
 
-The practice is resolved **against the corpus**, not guessed from wording: among the spans left
-once question scaffolding (哪些地区, 推行 …), named regions and years are gone, the longest span a
-report actually states wins (行政争议调解中心, never the more generic 行政争议 inside it); a span
-no report states as a whole backs off to its most specific attested parts, by passage frequency.
+The question's scaffolding (哪些地区, 推行 …), the regions and years it names are taken out; what is
+left is cut into runs at punctuation and question words, and each run into concept units attested in
+the corpus (units.py). The run with the most specific head is the practice; evidence.py decides
+which passages state it. A quoted phrase is the practice as asked. Two practices joined with 、 or
+和 are asked together when each is a name the corpus states and the whole is not. Traditional text
+is folded before any of this. The cue words live in kb/data/question.txt and kb/data/units.txt.
 
-A practice is stated by any of its *variants*: its own words with any quote marks or punctuation
-between them (“一网通办”平台), its core without institutional suffixes (首违不罚清单制度 → 首违不罚,
-so X制度 and X match both ways), its two halves swapped (便民利企 ↔ 利企便民), and names listed as
-synonyms (kb/data/synonyms.txt) or defined by the corpus itself (X（以下简称“Y”）). Traditional
-text is folded before any of this. The cue words live in kb/data/question.txt.
+Work is bounded by the question's length: at most `evidence.max_units` × 4 tokens are read, one
+phrase count per unit and per adjacent pair.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, Protocol
 
 from kb import rules
-from kb.index.phrases import locate, phrase_pattern, squash
 from kb.index.tokenize import dictionary, is_verb, stopwords
-from kb.settings import QuestionSettings, Settings
+from kb.query.evidence import Statement, UnitHit, describe, related_parts, statements
+from kb.query.units import Concept, Unit, concept, split_joined, synonym_groups  # noqa: F401 (re-exported)
+from kb.query.units import Corpus as UnitCorpus
+from kb.settings import EvidenceSettings
 
 Intent = Literal["regions", "compare", "figure", "general"]
-VariantKind = Literal["exact", "core", "swapped", "synonym", "ellipsis", "gap"]
-VARIANT_LABELS: dict[str, str] = {"exact": "原词", "core": "去掉后缀的核心词", "swapped": "前后词序互换",
-                                  "ellipsis": "并列省略写法", "gap": "中间插入修饰语",
-                                  "synonym": "同义名称", "parts": "全部关键词"}
 
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?:度)?|(?:19|20)\d{2}(?=\s*[-—~至到]\s*(?:19|20)\d{2})")
 _PIECES = re.compile(r"[，,。；;：:！!？?\s（）()【】\[\]“”\"「」『』]+")
@@ -82,294 +79,75 @@ def level_named(folded: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-@lru_cache(maxsize=1)
-def synonym_groups() -> tuple[tuple[str, ...], ...]:
-    """Groups of names for one practice (kb/data/synonyms.txt), squashed for matching."""
-    groups = []
-    for line in rules.lines("synonyms.txt"):
-        names = tuple(dict.fromkeys(squash(n.strip()) for n in line.split("=") if n.strip()))
-        if len(names) >= 2:
-            groups.append(names)
-    return tuple(groups)
-
-
-# ---- the corpus, as the question stage sees it -----------------------------------------------
-class Corpus(Protocol):
-    """What resolving a practice needs from the index (Searcher implements it)."""
-
-    settings: Settings  # the index's settings (question.* are read here)
-
-    def pattern_count(self, pattern: str, needs: tuple[str, ...]) -> int:
-        """Passages matching a regex (over folded text) among those containing every phrase of `needs`."""
-
-    def phrase_count(self, phrase: str) -> int:
-        """Passages that contain the phrase (squash-insensitive); 0 when no report states it."""
-
-    def cut(self, folded: str) -> list[str]:
-        """Word tokens of a folded text, stop words included."""
-
-    def abbreviations(self) -> tuple[tuple[str, ...], ...]:
-        """(full name, short name) pairs the corpus defines (X（以下简称“Y”）)."""
-
-
-
-# ---- practices and their variants ---------------------------------------------------------------
-@dataclass(frozen=True)
-class Variant:
-    form: str  # folded, squashed
-    kind: VariantKind
-    pattern: str | None = None  # a regex over folded text, for forms a phrase cannot express
-    needs: tuple[str, ...] = ()  # phrases every match contains (to find candidate passages fast)
-
-    def finditer(self, folded: str):
-        return re.finditer(self.pattern, folded) if self.pattern else phrase_pattern(self.form).finditer(folded)
-
-    @property
-    def label(self) -> str:
-        return VARIANT_LABELS[self.kind]
-
-
-@dataclass(frozen=True)
-class Match:
-    start: int  # in the passage's folded text (== original text positions)
-    end: int
-    variant: Variant
-
-
-_PAIRS = {"“": "”", "「": "」", "『": "』", "《": "》", "‘": "’", '"': '"'}
-
-
-def _widened(folded: str, start: int, end: int, variant: Variant) -> Match:
-    """Take in an opening quote whose closing mark the match holds (“一网通办”平台, not 一网通办”平台)."""
-    if start > 0 and folded[start - 1] in _PAIRS and _PAIRS[folded[start - 1]] in folded[start:end]:
-        start -= 1
-    return Match(start, end, variant)
+# ---- the practice, as concept units -----------------------------------------------------------
+class Corpus(UnitCorpus, Protocol):
+    """What reading a question needs from the index (Searcher implements it)."""
 
 
 @dataclass(frozen=True)
 class Practice:
-    """The practice a question is about, as the corpus states it.
+    """The practice a question is about: one concept, or several asked together (告知承诺、矛盾纠纷
+    多元化解 — a region is listed when it states every one). Matching is evidence.py's."""
 
-    `variants`: forms any one of which states it (attested ones, the asked form first). When the
-    asked span is not stated as a whole, `parts` are its most specific attested parts (rarest
-    first) and a passage states the practice only if it has all of them.
-    """
+    concepts: tuple[Concept, ...]
+    cfg: EvidenceSettings = field(default_factory=EvidenceSettings, compare=False)
 
-    asked: str
-    term: str
-    variants: tuple[Variant, ...] = ()
-    parts: tuple[str, ...] = ()
-    passages: int = 0  # passages stating the term (or its rarest part)
+    @property
+    def asked(self) -> str:
+        return "、".join(c.asked for c in self.concepts)
+
+    @property
+    def term(self) -> str:
+        """What the answer calls it: the asked words from its first to its last deciding unit."""
+        return "、".join(c.term for c in self.concepts)
 
     @property
     def attested(self) -> bool:
-        return bool(self.variants)
+        """Could a passage state it: each concept's heads are written somewhere (or another name)."""
+        return all(c.whole or c.names or all(u.passages for u in c.gating) for c in self.concepts)
 
     @property
-    def forms(self) -> tuple[str, ...]:
-        return tuple(v.form for v in self.variants) or self.parts
+    def parts(self) -> tuple[str, ...]:
+        return tuple(u.text for c in self.concepts for u in c.heads)
 
-    def find(self, folded: str) -> Match | None:
-        """Where a passage states the practice: its best variant's first occurrence, or None."""
-        for v in self.variants:
-            m = next(v.finditer(folded), None)
-            if m:
-                return _widened(folded, m.start(), m.end(), v)
-        return None
+    @property
+    def passages(self) -> int:
+        counts = [c.rarest.passages for c in self.concepts if c.rarest is not None]
+        return min(counts) if counts else 0
 
-    def find_parts(self, folded: str) -> Match | None:
-        """For a practice not stated as a whole: where a passage has all of its parts (at the rarest
-        part), or None. Such a passage is related, not a statement of the practice."""
-        if len(self.parts) < 2:
-            return None
-        spans = [locate(p, folded) for p in self.parts]
-        if not all(spans):
-            return None
-        s, e = spans[0]
-        return Match(s, e, Variant(self.parts[0], "exact"))
+    def find(self, folded: str) -> Statement | None:
+        """The best place a passage states (any one of) the practice's concepts, or None."""
+        found = self.find_all(folded)
+        return found[0] if found else None
 
-    def find_all(self, folded: str) -> list[Match]:
-        """Every place a passage states the practice (each variant's occurrences, best variant first)."""
-        out: list[Match] = []
-        for v in self.variants:
-            out += [_widened(folded, m.start(), m.end(), v) for m in v.finditer(folded)]
-        if not out:
-            first = self.find_parts(folded)
-            out = [first] if first else []
+    def find_all(self, folded: str) -> list[Statement]:
+        out = [st for i, c in enumerate(self.concepts) for st in statements(c, folded, self.cfg, i)]
+        out.sort(key=lambda st: (-st.rank, st.start))
         return out
 
-    def describe(self, match: Match | None = None) -> str:
-        """How a passage was matched, for the answer: 原词 / 去掉后缀的核心词“X” …"""
-        if not self.variants and self.parts:
-            return f"{VARIANT_LABELS['parts']}“{'”“'.join(self.parts)}”"
-        if match is None or match.variant.kind == "exact":
-            return VARIANT_LABELS["exact"]
-        return f"{match.variant.label}“{match.variant.form}”"
+    def find_parts(self, folded: str) -> UnitHit | None:
+        """A passage that holds every head of a concept but does not state it: related, not a statement."""
+        for c in self.concepts:
+            hit = related_parts(c, folded, self.cfg)
+            if hit is not None and not statements(c, folded, self.cfg):
+                return hit
+        return None
+
+    def describe(self, statement: Statement | None, text: str = "") -> str:
+        concept = self.concepts[statement.concept if statement else 0]
+        return describe(concept, statement, text)
+
+    def units_dict(self) -> list[dict]:
+        """Which units the practice was cut into, and their roles (for --json and the UI)."""
+        return [{"concept": i, "text": u.text, "role": u.role, "passages": u.passages, "weight": round(u.weight, 3)}
+                for i, c in enumerate(self.concepts) for u in c.units]
 
 
-def is_content(word: str) -> bool:
-    """Can this word alone name a practice (not scaffolding, a suffix or a generic word)?"""
-    return _content([word])
-
-
-def _listed_word(word: str) -> bool:
-    """Is the word one of the cue lists' or a stop word (scaffolding, suffix, generic, wrapper)?"""
-    c = cues()
-    return (word in stopwords() or word in c.generic or word in c.suffixes or word in c.verbs
-            or word in c.prepositions or word in c.beneficiaries or not _HAN.search(word))
-
-
-def _content(tokens: Iterable[str]) -> bool:
-    """Does a span hold a word that can name a practice (not scaffolding, a suffix, a generic word
-    or a bare verb: 收到, 降到, 执法 alone name nothing)?"""
-    c = cues()
-    stop = stopwords()
-    return any(
-        len(t) >= 2 and _HAN.search(t) and t not in stop and t not in c.generic and t not in c.suffixes
-        and t not in c.verbs and t not in c.prepositions and t not in c.beneficiaries and not is_verb(t)
-        or t.isdigit() and len(t) >= 3  # 12345
-        for t in tokens
-    )
-
-
-def _core_forms(tokens: list[str]) -> list[list[str]]:
-    """Token lists with trailing institutional suffixes stripped, one at a time (首违不罚/清单/制度 →
-    首违不罚/清单 → 首违不罚; a suffix may span tokens: 专项/行动); a last token of ≥3 characters
-    ending in a one-character suffix (河长制) loses that character. Only institutional suffixes go:
-    stripping any trailing word down to a named practice (公共法律服务中心 → 公共法律服务) would
-    answer for a more generic practice than the one asked."""
-    c = cues()
-    out: list[list[str]] = []
-    current = list(tokens)
-    stripped = True
-    while stripped and len(current) > 1:
-        stripped = False
-        for n in (3, 2, 1):
-            if len(current) > n and "".join(current[-n:]) in c.suffixes:
-                current = current[:-n]
-                out.append(list(current))
-                stripped = True
-                break
-    last = current[-1] if current else ""
-    if len(last) >= 3 and last[-1] in c.suffixes:
-        out.append(current[:-1] + [last[:-1]])
-    return [t for t in out if _content(t)]
-
-
-def _adjacent_swaps(tokens: list[str]) -> list[str]:
-    """Forms with two adjacent two-character words swapped (便民利企 ↔ 利企便民; 审慎包容监管 ↔
-    包容审慎监管; a four-character word counts as its two halves); words that cannot name a
-    practice stay put."""
-    words: list[str] = []
-    for t in tokens:
-        words += [t[:2], t[2:]] if re.fullmatch(r"[\u4e00-\u9fff]{4}", t) else [t]
-    out = []
-    for i in range(len(words) - 1):
-        a, b = words[i], words[i + 1]
-        if len(a) == len(b) == 2 and not _listed_word(a) and not _listed_word(b):
-            out.append("".join(words[:i] + [b, a] + words[i + 2:]))
-    return out
-
-
-def _swaps(tokens: list[str]) -> list[str]:
-    """Adjacent two-character words swapped (see `_adjacent_swaps`), and a term's two parts swapped
-    as wholes at any word boundary, each part as asked or itself swapped (政务服务一网通办 ↔
-    一网通办政务服务; 便民惠企法律服务 ↔ 法律服务惠企便民). Both parts must be able to name something."""
-    out = _adjacent_swaps(tokens)
-    for i in range(1, len(tokens)):
-        left, right = tokens[:i], tokens[i:]
-        if min(len("".join(left)), len("".join(right))) < 2 or not (_content(left) and _content(right)):
-            continue
-        for r in ["".join(right), *_adjacent_swaps(right)]:
-            out += [r + part for part in ["".join(left), *_adjacent_swaps(left)]]
-    return list(dict.fromkeys(out))
-
-
-def _halves(tokens: list[str]) -> tuple[str, str] | None:
-    """The two parts of a two-part compound (便民/利企), or None."""
-    text = "".join(tokens)
-    if len(tokens) == 2 and all(len(t) >= 2 for t in tokens):
-        return tokens[0], tokens[1]
-    if len(tokens) == 1 and len(text) == 4 and re.fullmatch(r"[\u4e00-\u9fff]{4}", text):
-        return text[:2], text[2:]
-    return None
-
-
-def candidate_variants(tokens: list[str], corpus: Corpus) -> list[Variant]:
-    """Every variant of a span (attested or not), the asked form first."""
-    term = squash("".join(tokens))
-    out = [Variant(term, "exact")]
-    cores = _core_forms(tokens)
-    out += [Variant(squash("".join(t)), "core") for t in cores]
-    for base in [tokens, *cores]:
-        out += [Variant(squash(form), "swapped") for form in _swaps(base)]
-    names = [v.form for v in out]
-    for group in synonym_groups() + tuple(corpus.abbreviations()):
-        for name in group:
-            for form in names:
-                if name and name in form:
-                    out += [Variant(form.replace(name, other), "synonym") for other in group if other != name]
-    seen: set[str] = set()
-    unique = []
-    for v in out:
-        if v.form and v.form not in seen:
-            seen.add(v.form)
-            unique.append(v)
-    return unique
-
-
-_SEP = "[、，,和与及“”\"'「」『』]"
-
-
-def ellipsis_variants(tokens: list[str]) -> list[Variant]:
-    """A two-part practice written in a coordination that shares one part: 府院、府检联动 states 府院联动
-    (shared tail), 行政复议、应诉 states 行政应诉 (shared head)."""
-    out = []
-    for base in [tokens, *_core_forms(tokens)]:
-        halves = _halves(base)
-        if not halves:
-            continue
-        head, tail = (re.escape(h) for h in halves)
-        item = "[\u4e00-\u9fff]{%d}" % len(halves[0])
-        form = squash("".join(base))
-        out += [
-            Variant(form, "ellipsis", f"{head}(?:{_SEP}{{1,2}}{item}){{1,3}}{_SEP}{{0,2}}{tail}", halves),
-            Variant(form, "ellipsis", f"{head}[\u4e00-\u9fff]{{2}}{_SEP}{{1,2}}{tail}", halves),
-        ]
-    return out
-
-
-# Statistical indicators take qualifiers inside them (行政诉讼案件一审败诉率); names of bodies and
-# practices do not (行政复议咨询委员会 is not a 行政复议委员会), so only indicators get the gap.
-INDICATOR_ENDS = ("率", "数", "量", "额", "比例", "占比", "比重", "指数")
-
-
-def gap_variants(tokens: list[str], gap_max: int = QuestionSettings().gap_max) -> list[Variant]:
-    """An indicator with a short qualifier inserted between two of its words: 行政诉讼案件一审败诉率
-    states 行政诉讼败诉率. Both sides must be words that can name something, the head at least three
-    characters and the tail an indicator (…率, …数, …量 …)."""
-    out = []
-    for base in [tokens, *_core_forms(tokens)]:
-        if not 2 <= len(base) <= 6:
-            continue
-        for i in range(1, len(base)):
-            head, tail = "".join(base[:i]), "".join(base[i:])
-            if len(head) < 3 or len(tail) < 2 or not (_content(base[:i]) and _content(base[i:])):
-                continue
-            if not tail.endswith(INDICATOR_ENDS):  # 行政复议咨询委员会 is another body than 行政复议委员会
-                continue
-            pattern = f"{re.escape(head)}[\u4e00-\u9fff]{{1,{gap_max}}}?{re.escape(tail)}"
-            out.append(Variant(squash("".join(base)), "gap", pattern, (head, tail)))
-    return out
-
-
-def _attested(tokens: list[str], corpus: Corpus, whole: bool = False) -> tuple[tuple[Variant, ...], int]:
-    gap = corpus.settings.question.gap_max
-    cands = candidate_variants(tokens, corpus) + (ellipsis_variants(tokens) + gap_variants(tokens, gap) if whole else [])
-    found = [(v, corpus.pattern_count(v.pattern, v.needs) if v.pattern else corpus.phrase_count(v.form))
-             for v in cands]
-    found = [(v, n) for v, n in found if n > 0]
-    return tuple(v for v, _ in found), max((n for _, n in found), default=0)
+def practice_of(phrase: str, corpus: Corpus) -> Practice | None:
+    """The practice a phrase names: its concept(s), or None when it holds no content word."""
+    parts = split_joined(phrase, corpus)
+    found = [c for c in (concept(p, corpus) for p in parts) if c is not None]
+    return Practice(tuple(found), corpus.settings.evidence) if found else None
 
 
 # ---- reading a question ---------------------------------------------------------------------------
@@ -387,31 +165,6 @@ def intent_of(folded: str) -> Intent:
     if asks_quantity(folded):
         return "figure"
     return "general"
-
-
-def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
-    """Token runs that may name the practice: the question without years, named regions, scaffolding,
-    stop words and leading wrappers (为群众提供 …)."""
-    text = _YEAR.sub("|", folded)
-    c = cues()
-    for name in sorted(set(names), key=len, reverse=True):
-        text = text.replace(name, "|")
-    # Question words go as strings (jieba cuts 哪些省份 in two), where they are whole words:
-    # 哪些市 is not taken out of 哪些市场主体.
-    text = _without_words(text, sorted({*c.regions, *(cue for cue, level in c.levels if level != "-")}, key=len, reverse=True), corpus)
-    stop = stopwords()
-    runs: list[list[str]] = []
-    for piece in _PIECES.split(text.replace("|", " ")):
-        tokens = [t for t in (corpus.cut(piece) if piece else []) if t not in _GLUE]
-        run: list[str] = []
-        for i, t in enumerate(tokens):
-            if (t in stop or t in c.scaffold) and not _inside_name(run, t, tokens[i + 1 :], stop, c):
-                runs.append(run)
-                run = []
-            else:
-                run.append(t)
-        runs.append(run)
-    return [r for r in (_trim(_unwrapped(_trim(r), corpus)) for r in runs) if r]
 
 
 def _without_words(text: str, words: list[str], corpus: Corpus) -> str:
@@ -442,20 +195,6 @@ def _inside_name(before: list[str], word: str, after: list[str], stop: frozenset
     return entry is not None and entry[1].startswith("n")
 
 
-def _unwrapped(run: list[str], corpus: Corpus) -> list[str]:
-    """The run without its leading wrapper — unless the corpus says the wrapper is part of the name:
-    when nearly every passage with the rest has the wrapper too (规范 涉企行政执法专项行动), it stays;
-    设立 行政争议调解中心 loses 设立 (most reports 成立 or 建成 one)."""
-    inner = _unwrap(run)
-    if inner == run or not inner or not any(t in cues().verbs for t in run[: len(run) - len(inner)]):
-        return inner
-    rest = corpus.phrase_count("".join(inner))
-    cfg = corpus.settings.question
-    if rest < cfg.wrapper_evidence:  # too few passages to tell: the cue list decides
-        return inner
-    return run if corpus.phrase_count("".join(run)) >= cfg.wrapper_share * rest else inner
-
-
 _FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c d r y e o f t mq".split())
 
 
@@ -479,98 +218,36 @@ def _trim(run: list[str]) -> list[str]:
     return run[i:j]
 
 
-def _unwrap(run: list[str]) -> list[str]:
-    """Drop a leading run of prepositions/verbs/beneficiaries when it holds a preposition or a verb."""
+
+def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
+    """Token runs that may name the practice: the question without years, named regions, question
+    words and scaffolding (哪些地区, 推行 …), split at punctuation. Wrapping verbs and modifiers stay:
+    the concept units decide their role (units.py). At most `evidence.max_units` × 4 tokens are read."""
+    text = _YEAR.sub("|", folded)
     c = cues()
-    cut, i = 0, 0
-    while i < len(run) - 1 and run[i] in (c.prepositions | c.verbs | c.beneficiaries):
-        if run[i] in c.prepositions or run[i] in c.verbs:
-            cut = i + 1
-        i += 1
-    if cut and any(t in c.beneficiaries for t in run[cut:i]):
-        cut = i  # 为 群众 … : the beneficiary after the preposition goes too
-    return run[cut:]
-
-
-def resolve(run: list[str], corpus: Corpus) -> Practice | None:
-    """The practice a token run names, decided by what the corpus states (see module docstring)."""
-    if not _content(run):
-        return None
-    asked = squash("".join(run))
-    variants, count = _attested(run, corpus, whole=True)
-    if variants:
-        return _without_wrapper_verbs(asked, run, 0, len(run), corpus) or Practice(asked, asked, variants, passages=count)
-    # Not stated as a whole: without the verbs around it (强调 便民利企, 败诉率 降到) it may be.
-    lead = 0
-    while lead < len(run) - 1 and is_verb(run[lead]):
-        lead += 1
-    tail = len(run)
-    while tail > lead + 1 and is_verb(run[tail - 1]):
-        tail -= 1
-    for i, j in sorted({(lead, len(run)), (0, tail), (lead, tail)} - {(0, len(run))}, key=lambda w: w[0] - w[1]):
-        rest = run[i:j]
-        if _content(rest):
-            variants, count = _attested(rest, corpus, whole=True)
-            if variants:
-                return _without_wrapper_verbs(asked, run, i, j, corpus) or \
-                    Practice(asked, squash("".join(rest)), variants, passages=count)
-    # Not stated at all: its maximal attested windows, rarest first.
-    windows: list[tuple[int, int, tuple[Variant, ...], int]] = []
-    n = len(run)
-    for i in range(n):
-        for j in range(i + 1, n + 1):
-            if (i, j) == (0, n) or not _content(run[i:j]):
-                continue
-            vs, cnt = _attested(run[i:j], corpus)
-            if vs:
-                windows.append((i, j, vs, cnt))
-    maximal = [w for w in windows if not any(o is not w and o[0] <= w[0] and w[1] <= o[1] for o in windows)]
-    if not maximal:
-        return Practice(asked, asked)
-    maximal.sort(key=lambda w: (w[3], -(w[1] - w[0])))
-    parts = tuple(squash("".join(run[i:j])) for i, j, _, _ in maximal)
-    return Practice(asked, asked, (), parts, passages=maximal[0][3])
-
-
-def indicator_of(practice: Practice, corpus: Corpus) -> Practice:
-    """For a figure question: an indicator no report states as asked (行政诉讼败诉率) backs off to
-    its attested part that is itself an indicator (败诉率); otherwise the practice as it was."""
-    if practice.attested:
-        return practice
-    for part in practice.parts:
-        if part.endswith(INDICATOR_ENDS):
-            found = resolve(corpus.cut(part) or [part], corpus)
-            if found is not None and found.attested:
-                return Practice(practice.asked, found.term, found.variants, passages=found.passages)
-    return practice
-
-
-def _without_wrapper_verbs(asked: str, run: list[str], i: int, j: int, corpus: Corpus) -> Practice | None:
-    """run[i:j] is stated; so may be the words without its leading verbs (提出 建设 全国统一大市场:
-    most reports 融入 or 服务 it). The verb stays only when the corpus writes it with the rest nearly
-    always (`question.wrapper_share`), as `_unwrapped` decides for the question's wrapper."""
-    verbs = cues().verbs
-    k = i
-    # Never down to one bare two-character word: 编制 发展 规划 is not answered for 规划.
-    while k < j - 1 and (is_verb(run[k]) or run[k] in verbs) and len("".join(run[k + 1 : j])) > 2:
-        k += 1
-    if k == i or not _content(run[k:j]):
-        return None
-    inner = squash("".join(run[k:j]))
-    rest = corpus.phrase_count(inner)
-    cfg = corpus.settings.question
-    if rest < cfg.wrapper_evidence or corpus.phrase_count(squash("".join(run[i:j]))) >= cfg.wrapper_share * rest:
-        return None
-    variants, count = _attested(run[k:j], corpus, whole=True)
-    return Practice(asked, inner, variants, passages=count) if variants else None
-
-
-def choose(practices: list[Practice]) -> Practice | None:
-    """Of several spans in one question, the one that names a practice: a span stated as a whole
-    (the longest), else the one with the most specific part; unattested spans last."""
-    if not practices:
-        return None
-    return max(practices, key=lambda p: (p.attested, bool(p.parts), len(p.term) if p.attested else -p.passages))
+    for name in sorted(set(names), key=len, reverse=True):
+        text = text.replace(name, "|")
+    # Question words go as strings (jieba cuts 哪些省份 in two), where they are whole words:
+    # 哪些市 is not taken out of 哪些市场主体.
+    text = _without_words(text, sorted({*c.regions, *(cue for cue, level in c.levels if level != "-")}, key=len,
+                                       reverse=True), corpus)
+    stop = stopwords()
+    budget = corpus.settings.evidence.max_units * 4
+    runs: list[list[str]] = []
+    for piece in _PIECES.split(text.replace("|", " ")):
+        tokens = [t for t in (corpus.cut(piece) if piece else []) if t not in _GLUE][:budget]
+        budget -= len(tokens)
+        run: list[str] = []
+        for i, t in enumerate(tokens):
+            if (t in stop or t in c.scaffold) and not _inside_name(run, t, tokens[i + 1 :], stop, c):
+                runs.append(run)
+                run = []
+            else:
+                run.append(t)
+        runs.append(run)
+        if budget <= 0:
+            break
+    return [r for r in (_trim(r) for r in runs) if r]
 
 
 @dataclass(frozen=True)
@@ -583,36 +260,48 @@ class Reading:
 
 
 def read_question(folded: str, phrases: tuple[str, ...], names: Iterable[str], corpus: Corpus) -> Reading:
-    """Intent and practice of a folded question. A quoted phrase is the practice as asked."""
+    """Intent and practice of a folded question. A quoted phrase is the practice as asked; else the
+    run whose most specific head is rarest in the corpus (the question's other words rank, as
+    modifiers of the search, never decide)."""
     intent = intent_of(folded)
     runs = spans(folded, names, corpus)
     words = tuple(dict.fromkeys(t for r in runs for t in r if len(t) >= 2 or t.isdigit()))
     if phrases:
-        tokens = corpus.cut(phrases[0]) or [phrases[0]]
-        variants, count = _attested(tokens, corpus, whole=True)
-        asked = squash(phrases[0])
-        return Reading(intent, Practice(asked, asked, variants, passages=count), words)
-    resolved = [p for p in (resolve(r, corpus) for r in runs) if p]
-    return Reading(intent, _covering(choose(resolved), resolved, runs, corpus.settings.question.min_coverage), words)
+        return Reading(intent, practice_of(phrases[0], corpus), words)
+    best: tuple[tuple, Practice] | None = None
+    for run in runs:
+        p = practice_of("".join(run), corpus)
+        if p is None:
+            continue
+        heads = [u for c in p.concepts for u in c.heads]
+        key = (p.attested, max((u.weight for u in heads), default=0.0), len(p.asked))
+        if best is None or key > best[0]:
+            best = (key, p)
+    return Reading(intent, best[1] if best else None, words)
 
 
+INDICATOR_ENDS = ("率", "数", "量", "额", "比例", "占比", "比重", "指数")
 
 
-def _covering(chosen: Practice | None, resolved: list[Practice], runs: list[list[str]],
-              min_coverage: float) -> Practice | None:
-    """A stated practice that is only a fragment of what the question describes (老人 in
-    让老人在社区就近吃上饭, 窗口 in 开办企业在一个窗口就能办完) is not what was asked: the question
-    is a paraphrase, answered by related passages, never by every report that says 老人. Runs of
-    only verbs and generic words (全省 一年 办结) do not count against it; a bare two-character
-    word among other words never stands for the whole question."""
-    if chosen is None or not chosen.attested:
-        return chosen
-    content = sum(len("".join(r)) for r in runs if _content(r))
-    covered = sum(len(p.term) for p in resolved if p.attested)
-    others = [t for r in runs for t in r if len(t) >= 2 and t not in chosen.term]
-    a_bare_word = len(chosen.term) <= 2 and bool(others)  # 窗口 among 开办 企业 … 办完
-    if content and covered / content >= min_coverage and not a_bare_word:
-        return chosen
-    asked = squash("".join("".join(r) for r in runs if _content(r)))
-    parts = tuple(p.term for p in resolved if p.attested)
-    return Practice(asked, asked, (), parts if len(parts) >= 2 else (), passages=chosen.passages)
+def indicator_of(practice: Practice, corpus: Corpus, stated: Callable[[Practice], bool]) -> Practice:
+    """For a figure question: an indicator no passage states as asked (行政诉讼败诉率) backs off to its
+    last unit that is itself an indicator (败诉率), the words before it becoming modifiers."""
+    if stated(practice) or len(practice.concepts) != 1:
+        return practice
+    c = practice.concepts[0]
+    for i in range(len(c.units) - 1, -1, -1):
+        u = c.units[i]
+        if u.role == "head" and u.text.endswith(INDICATOR_ENDS) and u.passages:
+            units = tuple(Unit(x.text, "modifier" if j != i and x.role == "head" else x.role, x.passages, x.weight,
+                               x.names) for j, x in enumerate(c.units))
+            backed = Practice((Concept(c.asked, units, c.names, c.whole),), practice.cfg)
+            return backed if stated(backed) else practice
+    return practice
+
+
+def is_content(word: str) -> bool:
+    """Can this word alone name a practice (not scaffolding, a suffix, generic or a bare verb)?"""
+    c = cues()
+    return (len(word) >= 2 and bool(_HAN.search(word)) and word not in stopwords() and word not in c.generic
+            and word not in c.suffixes and word not in c.verbs and word not in c.prepositions
+            and word not in c.beneficiaries and not is_verb(word))

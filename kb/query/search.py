@@ -18,19 +18,12 @@ from kb.index.bm25 import BM25Index
 from kb.index.dense import DenseIndex
 from kb.index.phrases import PhraseIndex, squash
 from kb.index.store import Store
-from kb.index.tokenize import Tokenizer
+from kb.index.tokenize import Tokenizer, is_verb
 from kb.ingest.normalise import fold
 from kb.ingest.places import RegionGazetteer, short_name
 from kb.models import Chunk, Document, Filters, Hit, SearchMode
 from kb.query.fusion import rrf
-from kb.query.question import (
-    Practice,
-    Reading,
-    _unwrap,
-    indicator_of,
-    level_named,
-    read_question,
-)
+from kb.query.question import Practice, Reading, indicator_of, level_named, read_question
 from kb.settings import Settings, settings
 
 _PHRASE = re.compile(r"[“\"「『]([^“”\"「」『』]+)[”\"」』]")
@@ -94,6 +87,7 @@ class Searcher:
         self._readings: dict[str, Reading] = {}
         self._short_rows: dict[str, list[int]] = {}
         self._named: frozenset[str] | None = None
+        self._stated: dict[str, set[int]] = {}
 
     # ---- what the corpus states (question.Corpus) -----------------------------------------
     def phrase_count(self, phrase: str) -> int:
@@ -147,7 +141,7 @@ class Searcher:
             ids = PhraseIndex(self.store.db).rows("简称")
             for chunk in self.store.chunks(ids).values():
                 for m in _ABBREVIATION.finditer(chunk.folded):
-                    full = "".join(_unwrap(self.cut(m.group(1)))) or m.group(1)
+                    full = _without_leading_verbs(self.cut(m.group(1))) or m.group(1)
                     short = m.group(2)
                     full = full[max(0, full.find(short[0])):] if short[0] in full else full
                     if short != full and short not in full and _subsequence(short, full):
@@ -173,22 +167,48 @@ class Searcher:
         return cached
 
     def rows_stating(self, practice: Practice, filters: Filters | None = None) -> list[int]:
-        """Chunk ids of the passages (inside `filters`) that state the practice: one of its variants occurs."""
+        """Chunk ids of the passages (inside `filters`) that state the practice (evidence.py)."""
         return self._inside(self._stating(practice), filters)
 
+    def passage_total(self) -> int:
+        return len(self.bm25.chunk_ids)
+
     def rows_with_parts(self, practice: Practice, filters: Filters | None = None) -> list[int]:
-        """Chunk ids of the passages (inside `filters`) holding every part of a practice not stated
-        as a whole (related passages, not statements of it)."""
+        """Chunk ids of the passages (inside `filters`) holding every head of a practice without
+        stating it (related passages, not statements of it)."""
         if len(practice.parts) < 2:
             return []
         sets = [set(self.rows_with_phrase(p)) for p in practice.parts]
-        return self._inside(set.intersection(*sets), filters)
+        ids = set.intersection(*sets) - self._stating(practice)
+        chunks = self.store.chunks(sorted(ids)[: self.settings.answer.deep])
+        return self._inside({c for c, ch in chunks.items() if practice.find_parts(ch.folded)}, filters)
 
     def _stating(self, practice: Practice) -> set[int]:
-        ids: set[int] = set()
-        for v in practice.variants:
-            ids.update(self.rows_matching(v.pattern, v.needs) if v.pattern else self.rows_with_phrase(v.form))
-        return ids
+        """Every passage stating the practice. Candidates: the passages holding the rarest gating
+        unit of each concept (or another name of it, or the whole phrase), and the BM25 leg's best
+        passages for its core (where tolerated forms are); each candidate is then checked."""
+        key = "\x02" + repr(practice.concepts)
+        cached = self._stated.get(key)
+        if cached is not None:
+            return cached
+        cands: set[int] = set()
+        for c in practice.concepts:
+            anchor = min(c.gating, key=lambda u: (u.passages == 0, u.passages), default=None)
+            for form in (c.asked, *c.names, *((anchor.text, *anchor.names) if anchor else ())):
+                cands.update(self.rows_with_phrase(form)[: self.settings.evidence.max_candidates])
+            # tolerated forms hide inside other tokens (府院、府检联动): the halves of long units too
+            pieces = [c.core] + [h for u in c.gating if len(u.text) >= 4
+                                 for h in (u.text[: len(u.text) // 2], u.text[len(u.text) // 2:])]
+            tokens = [t for piece in pieces for t in self.tokenizer.tokens(piece) if t]
+            if tokens:
+                rows, _ = self.bm25.top(tokens, self.settings.answer.deep, None)
+                cands.update(self.bm25.chunk_ids[rows].tolist())
+        chunks = self.store.chunks(sorted(cands))
+        found = {cid for cid, ch in chunks.items() if practice.find(ch.folded) is not None}
+        if len(self._stated) > self.settings.cache.readings:
+            self._stated.clear()
+        self._stated[key] = found
+        return found
 
     def _inside(self, ids: set[int], filters: Filters | None) -> list[int]:
         if filters is not None and not filters.is_empty():
@@ -365,18 +385,18 @@ class Searcher:
 
     def _evidence(self, q: ParsedQuery):
         """A function chunk → 2 (states the practice in its text; 3 when a figure question's value
-        follows it), 1 (in its title or section path, or holds all parts of an unstated practice),
+        follows it), 1 (in its title or section path, or holds every head without stating it),
         0 (neither): the first sort key of the results."""
         reading = self.read(q.folded, q.phrases)
         practice = reading.practice
-        if practice is not None and reading.intent == "figure":
-            practice = indicator_of(practice, self)  # 行政诉讼败诉率 asked, 败诉率 stated
-        if practice is None or not (practice.variants or len(practice.parts) >= 2):
+        if practice is None:
             return None
-        figure = reading.intent == "figure" and practice.attested
+        if reading.intent == "figure":
+            practice = indicator_of(practice, self, lambda p: bool(self._stating(p)))  # 行政诉讼败诉率 → 败诉率
+        figure = reading.intent == "figure"
 
         def tier(chunk: Chunk, doc: Document) -> int:
-            if practice.variants and practice.find(chunk.folded):
+            if practice.find(chunk.folded) is not None:
                 return 3 if figure and figures_in(chunk, practice) else 2
             context = fold(" ".join((doc.meta.title, *chunk.section)))
             return 1 if practice.find(context) or practice.find_parts(chunk.folded) else 0
@@ -414,6 +434,14 @@ class Searcher:
             if len(hits) >= k:
                 break
         return hits
+
+
+def _without_leading_verbs(tokens: list[str]) -> str:
+    """A defined name without the verbs that introduce it (推行 首违不罚清单 → 首违不罚清单)."""
+    i = 0
+    while i < len(tokens) - 1 and is_verb(tokens[i]):
+        i += 1
+    return "".join(tokens[i:])
 
 
 def _subsequence(short: str, full: str) -> bool:

@@ -1,0 +1,283 @@
+"""A practice as weighted concept units, not one string.
+
+A question says more, or otherwise, than the report it should find: 执法人员亮证执法 asked, 亮证执法
+written; 首违不罚清单制度 asked, 首违不罚 written; 柔性执法 asked, 柔性监管 written. So the practice
+phrase a question names is cut into *units* attested in the corpus, each with a role:
+
+- **head** — the specific practice words (亮证, 首违不罚, 综合查一次): a passage states the practice
+  only when it holds every head, as asked or in a tolerated form (see evidence.py);
+- **institution** — a word of the kind that names the institutional side of a practice (执法, 监管,
+  服务, 审批 …; kb/data/units.txt): another word of the same kind may stand in its place
+  (柔性执法 ↔ 柔性监管), but the head must be followed by one;
+- **suffix** — an institutional suffix (制度, 机制, 清单, 平台 …): optional (X制度 states X, X states X制度);
+- **modifier** — actors, beneficiaries, scope and generic words (执法人员, 企业, 全面, 工作), and words
+  far more common in the corpus than the heads: they rank passages, never gate them;
+- **wording** — verbs of the question and function words (推行, 建立, 的): ignored.
+
+Units come from the index's tokenizer (so lexicon terms like 综合查一次 are one token), with adjacent
+tokens merged into one unit when the corpus writes them together (亮证|执法 stays two tokens when
+亮证 also occurs alone, 违法|不罚 …). Every decision is a count in the corpus or a word list in
+kb/data; the thresholds are `Settings.evidence`. Work is linear in the phrase's length: at most
+`evidence.max_units` units, one phrase count per unit and one per adjacent pair.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal, Protocol
+
+from kb import rules
+from kb.index.phrases import squash
+from kb.index.tokenize import dictionary, is_verb, stopwords
+from kb.settings import EvidenceSettings, Settings
+
+Role = Literal["head", "institution", "suffix", "modifier", "wording"]
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c d r y e o f t mq".split())
+
+
+class Corpus(Protocol):
+    """What cutting a practice into units needs from the index (the Searcher implements it)."""
+
+    settings: Settings
+
+    def phrase_count(self, phrase: str) -> int:
+        """Passages that contain the phrase (squash-insensitive); 0 when no report states it."""
+
+    def passage_total(self) -> int:
+        """How many passages the index holds."""
+
+    def cut(self, folded: str) -> list[str]:
+        """Word tokens of a folded text, stop words included."""
+
+    def abbreviations(self) -> tuple[tuple[str, ...], ...]:
+        """(full name, short name) pairs the corpus defines (X（以下简称“Y”）)."""
+
+
+@dataclass(frozen=True)
+class Words:
+    """The word lists units are classified by (kb/data/units.txt and question.txt)."""
+
+    institutions: frozenset[str]
+    suffixes: frozenset[str]
+    modifiers: frozenset[str]
+    wording: frozenset[str]
+    joiners: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def words() -> Words:
+    q = "question.txt"
+    return Words(
+        institutions=rules.word_set("units.txt", "institution"),
+        suffixes=rules.word_set(q, "suffix") | rules.word_set("units.txt", "suffix"),
+        modifiers=(rules.word_set(q, "generic") | rules.word_set(q, "beneficiaries")
+                   | rules.word_set("units.txt", "modifier")),
+        wording=(rules.word_set(q, "verbs") | rules.word_set(q, "prepositions") | rules.word_set(q, "scaffold")
+                 | rules.word_set("units.txt", "wording") | stopwords()),
+        joiners=rules.longest_first("units.txt", "joiner"),
+    )
+
+
+@lru_cache(maxsize=1)
+def synonym_groups() -> tuple[tuple[str, ...], ...]:
+    """Groups of names for one practice (kb/data/synonyms.txt), squashed for matching."""
+    groups = []
+    for line in rules.lines("synonyms.txt"):
+        names = tuple(dict.fromkeys(squash(n.strip()) for n in line.split("=") if n.strip()))
+        if len(names) >= 2:
+            groups.append(names)
+    return tuple(groups)
+
+
+@dataclass(frozen=True)
+class Unit:
+    text: str  # squashed, as asked
+    role: Role
+    passages: int  # passages holding it (0: the corpus never writes it)
+    weight: float  # specificity: log((N + 1) / (passages + 1)) + 1, scaled by role
+    names: tuple[str, ...] = ()  # other names the corpus or synonyms.txt give it
+
+    @property
+    def gates(self) -> bool:
+        return self.role in ("head", "institution")
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One practice a question names, as units; `names` are other names for the whole of it."""
+
+    asked: str  # the practice phrase as asked, squashed
+    units: tuple[Unit, ...]
+    names: tuple[str, ...] = ()  # whole-practice synonyms / corpus abbreviations (squashed)
+    whole: int = 0  # passages stating the asked phrase itself
+
+    @property
+    def heads(self) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if u.role == "head")
+
+    @property
+    def gating(self) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if u.gates)
+
+    @property
+    def core(self) -> str:
+        """The asked phrase without its modifiers, suffixes and wording (亮证执法 of 执法人员亮证执法)."""
+        kept = [u.text for u in self.units if u.gates]
+        return "".join(kept) or self.asked
+
+    @property
+    def term(self) -> str:
+        """What an answer calls it: the asked words from the first gating unit to the last gating or
+        suffix unit (设立行政争议调解中心 → 行政争议调解中心; 执法人员亮证执法 → 亮证执法)."""
+        ends = [i for i, u in enumerate(self.units) if u.gates]
+        if not ends:
+            return self.asked
+        last = max(i for i, u in enumerate(self.units) if u.gates or u.role == "suffix")
+        return "".join(u.text for u in self.units[ends[0] : last + 1])
+
+    @property
+    def rarest(self) -> Unit | None:
+        heads = [u for u in self.heads if u.passages] or list(self.heads)
+        return min(heads, key=lambda u: u.passages) if heads else None
+
+
+def _function_word(word: str) -> bool:
+    if word.isdigit() and len(word) >= 3:
+        return False
+    entry = dictionary().get(word)
+    return entry is not None and entry[1] in _FUNCTION_TAGS
+
+
+def _role(token: str, w: Words) -> Role | None:
+    """The role a word list gives a token, or None (decided by counts)."""
+    if not _HAN.search(token) and not (token.isdigit() and len(token) >= 3):
+        return "wording"
+    if token in w.suffixes:
+        return "suffix"
+    if token in w.institutions:
+        return "institution"
+    if token in w.modifiers:
+        return "modifier"
+    if token in w.wording or _function_word(token):
+        return "wording"
+    if len(token) == 1:
+        return None  # a lone character merges with a neighbour, or is wording
+    return None
+
+
+def _merge(tokens: list[str], corpus: Corpus, cfg: EvidenceSettings, w: Words) -> list[str]:
+    """Adjacent tokens the corpus writes together become one unit: a pair joins when it occurs in at
+    least `collocation_share` of the passages of its rarer part and in `collocation_min` passages
+    (行政|执法 → 行政执法; 柔性|执法 stays two: 柔性 is also 柔性监管, 柔性引进). A lone character joins
+    a neighbour the corpus writes it with (综合查|一次, 出庭应诉|率). Wording and modifiers never join."""
+    out: list[str] = []
+    for token in tokens:
+        if out:
+            prev = out[-1]
+            roles = (_role(prev, w), _role(token, w))
+            if "wording" not in roles and "modifier" not in roles:
+                pair = prev + token
+                both = corpus.phrase_count(pair)
+                single = len(prev) == 1 or len(token) == 1
+                if both and (single or both >= cfg.collocation_min and both >= cfg.collocation_share * max(
+                        min(corpus.phrase_count(prev), corpus.phrase_count(token)), 1)):
+                    out[-1] = pair
+                    continue
+        out.append(token)
+    return out
+
+
+def _names_for(text: str, corpus: Corpus) -> tuple[str, ...]:
+    """Other names of `text`: synonym groups holding it, and the corpus's own abbreviations."""
+    found: list[str] = []
+    for group in synonym_groups() + tuple(corpus.abbreviations()):
+        for name in group:
+            if name and name in text:
+                found += [text.replace(name, other) for other in group if other != name]
+    return tuple(n for n in dict.fromkeys(found) if n and n != text)
+
+
+def concept(phrase: str, corpus: Corpus) -> Concept | None:
+    """The concept units of a (folded) practice phrase, or None when it holds no content word."""
+    cfg = corpus.settings.evidence
+    w = words()
+    asked = squash(phrase)
+    tokens = [t for t in corpus.cut(asked) if t.strip() and t not in ("的", "之")][: cfg.max_units * 2]
+    merged = _merge(tokens, corpus, cfg, w)[: cfg.max_units]
+    total = max(corpus.passage_total(), 1)
+    roles: list[Role | None] = [_role(t, w) for t in merged]
+    # Verbs wrap a practice (推动|建立|亮证执法, 败诉率|降到): at its edges they are wording; inside it
+    # (行政执法与刑事司法|衔接|机制) they are part of the name. Lone characters that did not merge too.
+    unlisted = [i for i, r in enumerate(roles) if r is None]
+    for edge in (unlisted, unlisted[::-1]):
+        for i in edge:
+            if not is_verb(merged[i]):
+                break
+            roles[i] = "wording"
+    units: list[Unit] = []
+    for token, role in zip(merged, roles):
+        count = corpus.phrase_count(token)
+        if role is None:
+            role = "wording" if len(token) == 1 else "head"
+        weight = math.log((total + 1) / (count + 1)) + 1.0
+        units.append(Unit(token, role, count, weight))
+    units = _demote_common(units, total, cfg)
+    heads = [i for i, u in enumerate(units) if u.role == "head"]
+    if len(heads) == 1 and len(units[heads[0]].text) <= 2 and heads[0] > 0:
+        # a bare two-character word names nothing specific: the word before it belongs to it
+        # (制定 发展 规划 asks for 发展规划, not 规划)
+        i = heads[0] - 1
+        before = units[i]
+        if len(before.text) >= 2 and before.text not in stopwords() and _HAN.search(before.text):
+            units[i] = Unit(before.text, "head", before.passages, before.weight)
+    if not any(u.role == "head" for u in units):
+        # nothing specific was asked: the rarest word that can name something is the head
+        content = [u for u in units if u.role in ("modifier", "institution", "suffix") and len(u.text) >= 2]
+        if not content:
+            return None
+        rarest = min(content, key=lambda u: (u.passages == 0, u.passages))
+        units = [Unit(u.text, "head", u.passages, u.weight) if u is rarest else u for u in units]
+    units = [Unit(u.text, u.role, u.passages, _scaled(u), _names_for(u.text, corpus) if u.role == "head" else ())
+             for u in units]
+    return Concept(asked, tuple(units), _names_for(asked, corpus), corpus.phrase_count(asked))
+
+
+def _demote_common(units: list[Unit], total: int, cfg: EvidenceSettings) -> list[Unit]:
+    """A head far more common than the rarest head is a modifier (政务服务 in 政务服务一网通办):
+    at least `common_ratio` times as many passages and at least `common_share` of all passages."""
+    heads = [u for u in units if u.role == "head" and u.passages]
+    if len(heads) < 2:
+        return units
+    rarest = min(u.passages for u in heads)
+    out = []
+    for u in units:
+        common = (u.role == "head" and u.passages >= cfg.common_ratio * rarest
+                  and u.passages >= cfg.common_share * total)
+        out.append(Unit(u.text, "modifier", u.passages, u.weight) if common else u)
+    return out
+
+
+def _scaled(u: Unit) -> float:
+    return u.weight * {"head": 1.0, "institution": 0.5, "suffix": 0.2, "modifier": 0.3, "wording": 0.0}[u.role]
+
+
+def split_joined(phrase: str, corpus: Corpus) -> list[str]:
+    """Two practices asked together (告知承诺、矛盾纠纷多元化解; A和B): the parts, when the whole is not
+    one name the corpus states and each part is; else [phrase]."""
+    asked = squash(phrase) if "、" not in phrase else phrase
+    if corpus.phrase_count(squash(phrase)):
+        return [phrase]
+    joiners = words().joiners
+    if not joiners:
+        return [phrase]
+    pattern = "|".join(re.escape(j) for j in joiners)
+    parts = [p for p in re.split(pattern, asked) if p.strip()]
+    if len(parts) < 2 or len(parts) > 4:
+        return [phrase]
+    if all(len(squash(p)) >= 2 and corpus.phrase_count(squash(p)) for p in parts):
+        return parts
+    return [phrase]
