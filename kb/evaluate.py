@@ -90,6 +90,55 @@ def region_scores(listed: list[str], expected: tuple[str, ...]) -> tuple[float, 
     return precision, recall
 
 
+_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
+def _value(text: str) -> str:
+    """A figure's value compared loosely: full-width to half-width, no spaces, ％ as %."""
+    return "".join(str(text).translate(_WIDTH).replace("％", "%").split())
+
+
+def figure_scores(figures: list[dict], expected: list[dict]) -> tuple[int, int]:
+    """(found, expected) for a figure question: an expected {"doc", "value"} is found when a figure of
+    the answer has that value and cites a document whose source or title holds `doc`."""
+    found = 0
+    for want in expected:
+        value, doc = _value(want["value"]), want.get("doc", "")
+        if any(_value(f.get("value", "")) == value and (doc in (f.get("citation") or {}).get("source", "")
+               or doc in (f.get("citation") or {}).get("title", "")) for f in figures):
+            found += 1
+    return found, len(expected)
+
+
+def answer_scores(rows: list[dict], answers: list[dict]) -> dict:
+    """Which-regions precision/recall and figures found, over judged rows and the answers kb gave
+    (`Answer.to_dict()` each): {"regions": {n, precision, recall, exact, misses}, "figures": {…}}."""
+    regions, figures, misses = [], [0, 0], []
+    for row, answer in zip(rows, answers):
+        if row.get("regions") is not None and row.get("kind", "region") in ("region", "regions", "paraphrase"):
+            listed = list(dict.fromkeys(e["region"] for e in answer.get("regions", [])))
+            p, r = region_scores(listed, tuple(row["regions"]))
+            regions.append((p, r))
+            if (p, r) != (1.0, 1.0):
+                misses.append({"id": row.get("id"), "query": row["query"], "precision": p, "recall": r,
+                               "listed": listed, "expected": row["regions"]})
+        if row.get("figures"):
+            f, n = figure_scores(answer.get("figures", []), row["figures"])
+            figures[0] += f
+            figures[1] += n
+            if f < n:
+                misses.append({"id": row.get("id"), "query": row["query"], "figures_found": f, "of": n,
+                               "stated": [(x.get("region"), x.get("value")) for x in answer.get("figures", [])][:8]})
+    out: dict = {"misses": misses}
+    if regions:
+        out["regions"] = {"n": len(regions), "precision": sum(p for p, _ in regions) / len(regions),
+                          "recall": sum(r for _, r in regions) / len(regions),
+                          "exact": sum(1 for p, r in regions if p == r == 1.0) / len(regions)}
+    if figures[1]:
+        out["figures"] = {"found": figures[0], "of": figures[1], "share": figures[0] / figures[1]}
+    return out
+
+
 def format_table(result: dict) -> str:
     table = result["table"]
     kinds = sorted({k for m in table.values() for k in m if k != "all"}) + ["all"]

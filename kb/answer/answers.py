@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from kb.answer.figures import AMOUNT, extract_figures, figures_in
+from kb.answer.figures import AMOUNT, extract_figures, figures_in, table_figures
 from kb.models import Chunk, Document, Filters, Hit
 from kb.query.evidence import Statement
 from kb.query.question import Intent, Practice, Reading, asks_quantity, indicator_of, is_content
@@ -436,8 +436,12 @@ class Answerer:
                                  depth=self.cfg.deep) if indicator else []
         figures: list[Figure] = []
         seen: set[tuple[str, int]] = set()
+        tables = self.s.table_passages(h.chunk.chunk_id for h in hits)
         for h in hits:
             found = figures_in(h.chunk, p) if p is not None and p.attested else extract_figures(h.chunk, indicator)
+            if p is not None and h.chunk.chunk_id in tables:  # a cell of a flattened table
+                found += [f for f in table_figures(h.chunk, p, tables[h.chunk.chunk_id])
+                          if all(f[2] + f[3] <= g[2] or g[2] + g[3] <= f[2] for g in found)]
             for name, value, pos, length in found:
                 key = (h.doc.doc_id, h.chunk.start + pos)
                 if key in seen:

@@ -1,8 +1,15 @@
-"""Figures stated in passages: a number with its unit right after an indicator (出庭应诉率为97%).
+"""Figures stated in passages: a number with its unit right after an indicator (出庭应诉率为97%),
+or a cell of a table flattened to text (信息公开年报, 统计公报: a row label followed by its numbers).
 
 Shared by answers (figure questions), ranking (a figure question's passages that state a value come
 first) and the region page. The value is read from the original text at the folded text's position,
 so Traditional 敗訴率為8.1% gives 8.1% with a span into the document.
+
+Tables: a line that is a label followed by numbers separated by spaces is a row
+(`一、本年新收政府信息公开申请数量 211 14 0 0 3 1 229`); a line of column names without numbers
+above it is its header (`信息内容 本年制发件数 本年废止件数 现行有效件数`) when the counts agree, so a
+cell is named by its row and column (行政规范性文件 · 现行有效件数 = 45). A row whose header was
+flattened beyond reading gives its last number as the 总计 when the table names a 总计/合计 column.
 """
 
 from __future__ import annotations
@@ -41,6 +48,50 @@ def qualifier_start(folded: str, start: int) -> int:
             break
         pos -= len(word)
     return pos
+
+
+_CELL = r"-?\d+(?:\.\d+)?%?"
+_ROW = re.compile(rf"^(?P<label>[^\d\n]*[\u4e00-\u9fff][^\d\n]*?)[ \t\u3000]*(?P<cells>{_CELL}(?:[ \t\u3000]+{_CELL})*)[ \t\u3000]*$",
+                  re.M)
+_HEADER = re.compile(r"^[ \t\u3000]*[\u4e00-\u9fff（）()：:、/]{2,}(?:[ \t\u3000]+[\u4e00-\u9fff（）()：:、/]{2,})+[ \t\u3000]*$", re.M)
+_TOTAL = re.compile(r"总计|合计")
+_LABEL_NUMBERING = re.compile(r"^[\s（(]*[一二三四五六七八九十0-9]+[、.．)）]\s*")
+
+
+def table_cells(text: str, before: str = "") -> list[tuple[str, str, int, int]]:
+    """(row label · column, value, position, length) of every cell of the flattened tables in `text`.
+    `before`: the document text just before it, where a header cut off by the passage's start is."""
+    out = []
+    context = before[-1500:]
+    headers = [(m.start() - len(context), m.group().split()) for m in _HEADER.finditer(context + text)]
+    for m in _ROW.finditer(text):
+        label = m.group("label").strip()
+        if len(label) > 60 or label.endswith(("。", "；", "：", ":")):
+            continue
+        cells = [(c.group(), m.start("cells") + c.start()) for c in re.finditer(_CELL, m.group("cells"))]
+        above = [cols for at, cols in headers if at < m.start()]
+        columns = above[-1][1:] if above and len(above[-1]) - 1 == len(cells) else None
+        name = _LABEL_NUMBERING.sub("", label)
+        if columns:
+            out += [(f"{name}·{col}", value, at, len(value)) for col, (value, at) in zip(columns, cells)]
+        elif len(cells) == 1:
+            out.append((name, cells[0][0], cells[0][1], len(cells[0][0])))
+        elif _TOTAL.search((context + text)[max(0, len(context) + m.start() - 400) : len(context) + m.start()]):
+            value, at = cells[-1]
+            out.append((f"{name}（总计）", value, at, len(value)))
+    return out
+
+
+def table_figures(chunk: Chunk, practice: Practice, before: str = "") -> list[tuple[str, str, int, int]]:
+    """The table cells of a passage whose row (and column) name states the indicator."""
+    from kb.ingest.normalise import fold
+
+    out = []
+    for name, value, at, length in table_cells(chunk.text, before):
+        if practice.find(fold(name.replace("·", ""))) is not None:
+            start = chunk.text.rfind("\n", 0, at) + 1
+            out.append((name, value, start, at + length - start))
+    return out
 
 
 def figures_in(chunk: Chunk, practice: Practice) -> list[tuple[str, str, int, int]]:

@@ -89,6 +89,14 @@ def is_verb(word: str) -> bool:
     return entry is not None and entry[1] in ("v", "vd")
 
 
+def dictionary_words(text: str) -> list[str]:
+    """jieba's dictionary words of a text (no lexicon, no HMM guessing): the pieces concept units are
+    merged from by counts (query/units.py), so 柔性执法 stays 柔性|执法 whatever a corpus quoted."""
+    import jieba
+
+    return jieba.lcut(text, HMM=False)
+
+
 class Tokenizer:
     """A jieba tokenizer of its own (not the global one) loaded with a fixed lexicon.
 

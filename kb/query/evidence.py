@@ -93,8 +93,10 @@ def _inserted(matched: str, letters: int) -> int:
     return sum(1 for ch in matched if ch not in _SQUASHABLE) - letters
 
 
-def unit_hits(unit: Unit, index: int, folded: str, cfg: EvidenceSettings, limit: int = 12) -> list[UnitHit]:
-    """Every place a passage holds one unit, with its score (best forms first), at most `limit`."""
+def unit_hits(unit: Unit, index: int, folded: str, cfg: EvidenceSettings, limit: int = 12,
+              short: bool = False) -> list[UnitHit]:
+    """Every place a passage holds one unit, with its score (best forms first), at most `limit`.
+    `short`: tolerate insertions in a two-character unit too (when other units anchor it nearby)."""
     out: list[UnitHit] = []
     taken: set[tuple[int, int]] = set()
 
@@ -118,7 +120,7 @@ def unit_hits(unit: Unit, index: int, folded: str, cfg: EvidenceSettings, limit:
             if other != text and other in folded:
                 for m in phrase_pattern(other).finditer(folded):
                     add(m.start(), m.end(), cfg.institution_score, "institution")
-    if len(text) >= 3 and len(out) < limit:
+    if (len(text) >= 3 or short and len(text) == 2) and len(out) < limit:
         for m in _tolerant(text, cfg.gap_max).finditer(folded):
             extra = _inserted(m.group(), len(text))
             if 0 < extra <= cfg.insert_max:
@@ -142,10 +144,11 @@ def statements(concept: Concept, folded: str, cfg: EvidenceSettings, which: int 
     for whole, how, score in ([(concept.asked, "exact", 1.0)] + [(n, "name", cfg.name_score) for n in concept.names]):
         for m in phrase_pattern(whole).finditer(folded):
             hit = UnitHit(-1, m.start(), m.end(), score, how)
-            found.append(Statement(m.start(), m.end(), score, (hit,), score + 1.0, how, which))
+            bonus = 1.0 if how == "exact" else 0.8
+            found.append(Statement(m.start(), m.end(), score, (hit,), score + bonus, how, which))
     gating = [(i, u) for i, u in enumerate(concept.units) if u.gates]
     if gating:
-        hits = {i: unit_hits(u, i, folded, cfg) for i, u in gating}
+        hits = {i: unit_hits(u, i, folded, cfg, short=len(gating) > 1) for i, u in gating}
         if all(hits[i] for i, _ in gating):
             found += _combinations(concept, folded, gating, hits, cfg, which)
     found.sort(key=lambda s: (-s.rank, s.start))
@@ -195,7 +198,8 @@ def _combinations(concept: Concept, folded: str, gating: list[tuple[int, Unit]],
             if score < cfg.state_threshold:
                 continue
             lo, hi = min(h.start for h in chosen), max(h.end for h in chosen)
-            rank = score + _modifiers(concept, folded, lo, hi, window)
+            exact = all(h.how == "exact" for h in chosen)  # every unit as asked: as good as the whole phrase
+            rank = score + (0.9 if exact else 0.0) + _modifiers(concept, folded, lo, hi, window)
             out.append(Statement(lo, hi, score, tuple(sorted(chosen, key=lambda h: h.start)), rank, None, which))
     return out
 
@@ -203,7 +207,7 @@ def _combinations(concept: Concept, folded: str, gating: list[tuple[int, Unit]],
 def _next_to(hit: UnitHit, heads: list[UnitHit], chosen: list[UnitHit]) -> bool:
     """An institutional word standing in for the asked one must follow or precede a head closely."""
     near = [h for h in chosen if h.how != "institution"] or heads
-    return any(0 <= hit.start - h.end <= 2 or 0 <= h.start - hit.end <= 2 for h in near)
+    return any(0 <= hit.start - h.end <= 1 or 0 <= h.start - hit.end <= 1 for h in near)
 
 
 def _modifiers(concept: Concept, folded: str, lo: int, hi: int, window: int) -> float:
@@ -246,13 +250,12 @@ def describe(concept: Concept, statement: Statement | None, text: str = "") -> s
     order = [h.unit for h in statement.hits if h.unit >= 0]
     if order != sorted(order) and not any(h.how == "order" for h in statement.hits):
         parts.append(HOW_LABELS["order"])
-    if not parts:
-        core = "".join(concept.units[i].text for i in sorted(order))
-        parts.append(f"{HOW_LABELS['core']}“{core}”")
-    label = "；".join(parts)
     sentence = text[max(0, statement.start - 40): statement.end + 40]
     missing = [u.text for u in concept.units if u.role in ("modifier", "suffix")
                and not phrase_pattern(u.text).search(sentence)]
+    if not parts:  # every unit as asked, in the asked order: the practice's own words (or its core)
+        parts.append(f"{HOW_LABELS['core']}“{text[statement.start:statement.end]}”" if missing else HOW_LABELS["exact"])
+    label = "；".join(parts)
     if missing:
         label += f"（问题中的“{'”“'.join(missing)}”未出现，不作为判定条件）"
     return label

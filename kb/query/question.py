@@ -24,6 +24,7 @@ from kb.index.tokenize import dictionary, is_verb, stopwords
 from kb.query.evidence import Statement, UnitHit, describe, related_parts, statements
 from kb.query.units import Concept, Unit, concept, split_joined, synonym_groups  # noqa: F401 (re-exported)
 from kb.query.units import Corpus as UnitCorpus
+from kb.query.units import words as unit_words
 from kb.settings import EvidenceSettings
 
 Intent = Literal["regions", "compare", "figure", "general"]
@@ -195,7 +196,7 @@ def _inside_name(before: list[str], word: str, after: list[str], stop: frozenset
     return entry is not None and entry[1].startswith("n")
 
 
-_FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c d r y e o f t mq".split())
+_FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c r y e o f t mq".split())  # not d: 轻微 (违法) names
 
 
 def _function_word(word: str, leading: bool = False) -> bool:
@@ -232,6 +233,7 @@ def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
     text = _without_words(text, sorted({*c.regions, *(cue for cue, level in c.levels if level != "-")}, key=len,
                                        reverse=True), corpus)
     stop = stopwords()
+    joiners = set(unit_words().joiners)  # 亮证执法和柔性监管: one run, two practices (units.split_joined)
     budget = corpus.settings.evidence.max_units * 4
     runs: list[list[str]] = []
     for piece in _PIECES.split(text.replace("|", " ")):
@@ -239,7 +241,7 @@ def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
         budget -= len(tokens)
         run: list[str] = []
         for i, t in enumerate(tokens):
-            if (t in stop or t in c.scaffold) and not _inside_name(run, t, tokens[i + 1 :], stop, c):
+            if (t in stop or t in c.scaffold) and t not in joiners and not _inside_name(run, t, tokens[i + 1 :], stop, c):
                 runs.append(run)
                 run = []
             else:

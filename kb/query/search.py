@@ -12,18 +12,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kb.answer.figures import figures_in
 from kb.embed import Embedder
 from kb.index.bm25 import BM25Index
 from kb.index.dense import DenseIndex
 from kb.index.phrases import PhraseIndex, squash
 from kb.index.store import Store
-from kb.index.tokenize import Tokenizer, is_verb
+from kb.index.tokenize import Tokenizer, dictionary_words, is_verb
 from kb.ingest.normalise import fold
 from kb.ingest.places import RegionGazetteer, short_name
 from kb.models import Chunk, Document, Filters, Hit, SearchMode
 from kb.query.fusion import rrf
-from kb.query.question import Practice, Reading, indicator_of, level_named, read_question
+from kb.query.question import Practice, Reading, level_named, read_question
+from kb.query.rerank import rerank, tier_of
 from kb.settings import Settings, settings
 
 _PHRASE = re.compile(r"[“\"「『]([^“”\"「」『』]+)[”\"」』]")
@@ -126,6 +126,9 @@ class Searcher:
 
     def cut(self, folded: str) -> list[str]:
         return self.tokenizer.cut(folded)
+
+    def words(self, folded: str) -> list[str]:
+        return dictionary_words(folded)
 
     def named_terms(self) -> frozenset[str]:
         """Practice names this index knows: the shipped lexicon and the corpus's quoted terms."""
@@ -248,6 +251,22 @@ class Searcher:
     # ---- what the answer layer asks -----------------------------------------------------------
     def chunks(self, chunk_ids) -> dict[int, Chunk]:
         return self.store.chunks(chunk_ids)
+
+    def table_passages(self, chunk_ids) -> dict[int, str]:
+        """Of these passages, those holding a flattened table row (a line ending in numbers), each with
+        the text of its document just before it (where the table's header may be)."""
+        from kb.answer.figures import table_cells
+
+        out: dict[int, str] = {}
+        docs: dict[str, str] = {}
+        for cid, chunk in self.store.chunks(list(chunk_ids)).items():
+            if not table_cells(chunk.text):
+                continue
+            if chunk.doc_id not in docs:
+                doc = self.store.document(chunk.doc_id)
+                docs[chunk.doc_id] = doc.text if doc else ""
+            out[cid] = docs[chunk.doc_id][max(0, chunk.start - 1500) : chunk.start]
+        return out
 
     def similarities(self, text: str, chunk_ids: list[int]) -> dict[int, float]:
         """Cosine similarity of `text` (as a query) to each embedded passage among `chunk_ids`."""
@@ -383,48 +402,20 @@ class Searcher:
             fused = rrf([bm25_ids, dense_ids], k=cfg.rrf_k, weights=[1.0, weight])
         return self._hits(fused, bm25_ids, dense_ids, k, max_per_doc, q)
 
-    def _evidence(self, q: ParsedQuery):
-        """A function chunk → 2 (states the practice in its text; 3 when a figure question's value
-        follows it), 1 (in its title or section path, or holds every head without stating it),
-        0 (neither): the first sort key of the results."""
-        reading = self.read(q.folded, q.phrases)
-        practice = reading.practice
-        if practice is None:
-            return None
-        if reading.intent == "figure":
-            practice = indicator_of(practice, self, lambda p: bool(self._stating(p)))  # 行政诉讼败诉率 → 败诉率
-        figure = reading.intent == "figure"
-
-        def tier(chunk: Chunk, doc: Document) -> int:
-            if practice.find(chunk.folded) is not None:
-                return 3 if figure and figures_in(chunk, practice) else 2
-            context = fold(" ".join((doc.meta.title, *chunk.section)))
-            return 1 if practice.find(context) or practice.find_parts(chunk.folded) else 0
-
-        return tier
-
     def _hits(self, fused, bm25_ids, dense_ids, k, max_per_doc, q: ParsedQuery) -> list[Hit]:
-        """Hits in (evidence tier, fused rank) order. A hit is *weak* when no query word occurs in it
-        (found by the dense leg alone): shown, but flagged."""
+        """Hits in the evidence stage's order (rerank.py). A hit is *weak* when no query word occurs in
+        it (found by the dense leg alone): shown, but flagged."""
         bm25_rank = {c: r for r, c in enumerate(bm25_ids, 1)}
         dense_rank = {c: r for r, c in enumerate(dense_ids, 1)}
-        evidence = self._evidence(q)
-        # A which-regions question is about local reports: national ones follow them within a tier.
-        local_first = self.read(q.folded, q.phrases).intent == "regions"
+        reading = self.read(q.folded, q.phrases)
+        tier = tier_of(reading, lambda p: bool(self._stating(p)), self)
         words = [t for t in q.tokens if len(t) >= 2] or list(q.tokens)
         chunks = self.store.chunks(c for c, _ in fused)
-        scored = []
-        for order, (chunk_id, score) in enumerate(fused):
-            chunk = chunks.get(chunk_id)
-            if chunk is None or chunk.doc_id not in self.docs:
-                continue  # deleted since the segment was built
-            doc = self.docs[chunk.doc_id]
-            national = local_first and doc.meta.level == "national"
-            scored.append((-(evidence(chunk, doc) if evidence else 0), national, order, score, chunk, doc))
-        scored.sort(key=lambda s: s[:3])
+        items = [(chunks[c], self.docs[chunks[c].doc_id], score) for c, score in fused
+                 if c in chunks and chunks[c].doc_id in self.docs]  # else deleted since the segment was built
         hits: list[Hit] = []
         per_doc: dict[str, int] = {}
-        for _, _, _, score, chunk, doc in scored:
+        for chunk, doc, score in rerank(items, tier, local_first=reading.intent == "regions"):
             if max_per_doc and per_doc.get(chunk.doc_id, 0) >= max_per_doc:
                 continue
             per_doc[chunk.doc_id] = per_doc.get(chunk.doc_id, 0) + 1

@@ -36,7 +36,7 @@ from kb.settings import EvidenceSettings, Settings
 
 Role = Literal["head", "institution", "suffix", "modifier", "wording"]
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c d r y e o f t mq".split())
+_FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c r y e o f t mq".split())  # not d: 轻微 (违法) names
 
 
 class Corpus(Protocol):
@@ -52,6 +52,9 @@ class Corpus(Protocol):
 
     def cut(self, folded: str) -> list[str]:
         """Word tokens of a folded text, stop words included."""
+
+    def words(self, folded: str) -> list[str]:
+        """Dictionary words of a text (jieba without the index's lexicon: units are merged by counts)."""
 
     def abbreviations(self) -> tuple[tuple[str, ...], ...]:
         """(full name, short name) pairs the corpus defines (X（以下简称“Y”）)."""
@@ -169,26 +172,75 @@ def _role(token: str, w: Words) -> Role | None:
     return None
 
 
+def _without_suffix(token: str, w: Words) -> list[str]:
+    """A dictionary word ending in an institutional suffix is two units (联动机制 → 联动 | 机制)."""
+    for suffix in sorted(w.suffixes, key=len, reverse=True):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 2 and token != suffix:
+            return [token[: -len(suffix)], suffix]
+    return [token]
+
+
 def _merge(tokens: list[str], corpus: Corpus, cfg: EvidenceSettings, w: Words) -> list[str]:
-    """Adjacent tokens the corpus writes together become one unit: a pair joins when it occurs in at
-    least `collocation_share` of the passages of its rarer part and in `collocation_min` passages
-    (行政|执法 → 行政执法; 柔性|执法 stays two: 柔性 is also 柔性监管, 柔性引进). A lone character joins
-    a neighbour the corpus writes it with (综合查|一次, 出庭应诉|率). Wording and modifiers never join."""
+    """Dictionary words into units, by what the corpus writes:
+    1. a run of lone characters is one unit when the corpus writes the run (首|违|不|罚 → 首违不罚),
+       else its attested pairs are (不|罚 → 不罚);
+    2. a lone character left joins the neighbour it is most often written with (综合|查 → 综合查);
+    3. two words join when the pair occurs in at least `collocation_share` of the passages of its rarer
+       part and in `collocation_min` passages (行政|执法 → 行政执法; 柔性|执法 stays two: 柔性 is also
+       柔性监管, 柔性引进). Wording and modifiers never join."""
+    def listed(t: str) -> bool:  # by the word lists only: jieba tags 首 of 首违不罚 a numeral
+        return t in w.wording or t in w.modifiers
+
+    # 1. runs of lone characters
+    pieces: list[str] = []
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and len(tokens[j]) == 1 and not listed(tokens[j]):
+            j += 1
+        if j - i >= 2:
+            run = tokens[i:j]
+            if corpus.phrase_count("".join(run)):
+                pieces.append("".join(run))
+            else:
+                k = i
+                while k < j:
+                    if k + 1 < j and corpus.phrase_count(tokens[k] + tokens[k + 1]):
+                        pieces.append(tokens[k] + tokens[k + 1])
+                        k += 2
+                    else:
+                        pieces.append(tokens[k])
+                        k += 1
+            i = j
+        else:
+            pieces.append(tokens[i])
+            i += 1
+    # 2. a lone character joins its better neighbour
     out: list[str] = []
-    for token in tokens:
-        if out:
-            prev = out[-1]
-            roles = (_role(prev, w), _role(token, w))
-            if "wording" not in roles and "modifier" not in roles:
-                pair = prev + token
-                both = corpus.phrase_count(pair)
-                single = len(prev) == 1 or len(token) == 1
-                if both and (single or both >= cfg.collocation_min and both >= cfg.collocation_share * max(
-                        min(corpus.phrase_count(prev), corpus.phrase_count(token)), 1)):
-                    out[-1] = pair
-                    continue
-        out.append(token)
-    return out
+    for n, piece in enumerate(pieces):
+        if len(piece) == 1 and not listed(piece):
+            left = corpus.phrase_count(out[-1] + piece) if out and not listed(out[-1]) else 0
+            right_word = pieces[n + 1] if n + 1 < len(pieces) and not listed(pieces[n + 1]) else ""
+            right = corpus.phrase_count(piece + right_word) if right_word else 0
+            if left and left >= right:
+                out[-1] += piece
+                continue
+            if right:
+                pieces[n + 1] = piece + right_word
+                continue
+        out.append(piece)
+    # 3. collocations of words
+    merged: list[str] = []
+    for token in out:
+        if merged and not listed(merged[-1]) and not listed(token):
+            prev = merged[-1]
+            both = corpus.phrase_count(prev + token)
+            if both >= cfg.collocation_min and both >= cfg.collocation_share * max(
+                    min(corpus.phrase_count(prev), corpus.phrase_count(token)), 1):
+                merged[-1] = prev + token
+                continue
+        merged.append(token)
+    return merged
 
 
 def _names_for(text: str, corpus: Corpus) -> tuple[str, ...]:
@@ -206,16 +258,18 @@ def concept(phrase: str, corpus: Corpus) -> Concept | None:
     cfg = corpus.settings.evidence
     w = words()
     asked = squash(phrase)
-    tokens = [t for t in corpus.cut(asked) if t.strip() and t not in ("的", "之")][: cfg.max_units * 2]
+    tokens = [t for t in corpus.words(asked) if t.strip() and t not in ("的", "之")][: cfg.max_units * 2]
+    tokens = [piece for t in tokens for piece in _without_suffix(t, w)]
     merged = _merge(tokens, corpus, cfg, w)[: cfg.max_units]
     total = max(corpus.passage_total(), 1)
     roles: list[Role | None] = [_role(t, w) for t in merged]
     # Verbs wrap a practice (推动|建立|亮证执法, 败诉率|降到): at its edges they are wording; inside it
     # (行政执法与刑事司法|衔接|机制) they are part of the name. Lone characters that did not merge too.
-    unlisted = [i for i, r in enumerate(roles) if r is None]
-    for edge in (unlisted, unlisted[::-1]):
+    for edge in (range(len(merged)), range(len(merged) - 1, -1, -1)):
         for i in edge:
-            if not is_verb(merged[i]):
+            if roles[i] in ("wording", "modifier"):
+                continue
+            if roles[i] is not None or not is_verb(merged[i]):
                 break
             roles[i] = "wording"
     units: list[Unit] = []
@@ -227,7 +281,9 @@ def concept(phrase: str, corpus: Corpus) -> Concept | None:
         units.append(Unit(token, role, count, weight))
     units = _demote_common(units, total, cfg)
     heads = [i for i, u in enumerate(units) if u.role == "head"]
-    if len(heads) == 1 and len(units[heads[0]].text) <= 2 and heads[0] > 0:
+    alone = len([u for u in units if u.gates]) == 1
+    if alone and len(heads) == 1 and len(units[heads[0]].text) <= 2 and heads[0] > 0 \
+            and units[heads[0] - 1].role in ("wording", "modifier"):
         # a bare two-character word names nothing specific: the word before it belongs to it
         # (制定 发展 规划 asks for 发展规划, not 规划)
         i = heads[0] - 1
@@ -243,7 +299,10 @@ def concept(phrase: str, corpus: Corpus) -> Concept | None:
         units = [Unit(u.text, "head", u.passages, u.weight) if u is rarest else u for u in units]
     units = [Unit(u.text, u.role, u.passages, _scaled(u), _names_for(u.text, corpus) if u.role == "head" else ())
              for u in units]
-    return Concept(asked, tuple(units), _names_for(asked, corpus), corpus.phrase_count(asked))
+    gating = [i for i, u in enumerate(units) if u.gates]
+    stem = "".join(u.text for u in units[gating[0] : gating[-1] + 1]) if gating else asked
+    names = tuple(dict.fromkeys(_names_for(asked, corpus) + _names_for(stem, corpus)))
+    return Concept(asked, tuple(units), names, corpus.phrase_count(asked))
 
 
 def _demote_common(units: list[Unit], total: int, cfg: EvidenceSettings) -> list[Unit]:
