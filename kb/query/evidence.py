@@ -148,8 +148,12 @@ def statements(concept: Concept, folded: str, cfg: EvidenceSettings, which: int 
             found.append(Statement(m.start(), m.end(), score, (hit,), score + bonus, how, which))
     gating = [(i, u) for i, u in enumerate(concept.units) if u.gates]
     if gating:
-        hits = {i: unit_hits(u, i, folded, cfg, short=len(gating) > 1) for i, u in gating}
-        if all(hits[i] for i, _ in gating):
+        hits: dict[int, list[UnitHit]] = {}
+        for i, u in sorted(gating, key=lambda iu: iu[1].passages):  # the rarest first: most passages stop there
+            hits[i] = unit_hits(u, i, folded, cfg, short=len(gating) > 1)
+            if not hits[i]:
+                break
+        else:
             found += _combinations(concept, folded, gating, hits, cfg, which)
     found.sort(key=lambda s: (-s.rank, s.start))
     out: list[Statement] = []
