@@ -27,6 +27,7 @@ from kb.query.units import Concept, Unit, words
 from kb.settings import EvidenceSettings
 
 _SENTENCE = re.compile(r"[。！？；;!?\n]")
+_CLAUSE = re.compile(r"[。！？；;!?\n，,]")  # one statement never spans a clause break
 _GAP_CHARS = r"[^。！？；;!?\n，,：:（）()]"
 _SQUASHABLE = frozenset(SQUASHED)
 _HAN4 = re.compile(r"[\u4e00-\u9fff]{4}")
@@ -76,9 +77,18 @@ def _tolerant(text: str, gap: int) -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=8192)
-def _swapped(text: str) -> str | None:
-    """A four-character unit's halves the other way round (便民利企 → 利企便民)."""
-    return text[2:] + text[:2] if len(text) == 4 and _HAN4.fullmatch(text) else None
+def _orders(text: str, parts: tuple[str, ...]) -> tuple[str, ...]:
+    """The unit's words in another order: its parts swapped pairwise (包容审慎监管 → 审慎包容监管), or a
+    four-character unit's halves (便民利企 → 利企便民)."""
+    out = []
+    if 2 <= len(parts) <= 4:
+        for i in range(len(parts) - 1):
+            swapped = list(parts)
+            swapped[i], swapped[i + 1] = swapped[i + 1], swapped[i]
+            out.append("".join(swapped))
+    if len(text) == 4 and _HAN4.fullmatch(text):
+        out.append(text[2:] + text[:2])
+    return tuple(o for o in dict.fromkeys(out) if o != text)
 
 
 @lru_cache(maxsize=8192)
@@ -111,8 +121,7 @@ def unit_hits(unit: Unit, index: int, folded: str, cfg: EvidenceSettings, limit:
     for name in unit.names:
         for m in phrase_pattern(name).finditer(folded):
             add(m.start(), m.end(), cfg.name_score, "name")
-    swapped = _swapped(text)
-    if swapped:
+    for swapped in _orders(text, unit.parts):
         for m in phrase_pattern(swapped).finditer(folded):
             add(m.start(), m.end(), cfg.swap_score, "order")
     if unit.role == "institution":
@@ -173,29 +182,36 @@ def _widened(folded: str, s: Statement) -> Statement:
 def _combinations(concept: Concept, folded: str, gating: list[tuple[int, Unit]], hits: dict[int, list[UnitHit]],
                   cfg: EvidenceSettings, which: int) -> list[Statement]:
     """Statements anchored on each place of the rarest gating unit: the best hit of every other
-    gating unit in the same sentence and window; scored; those over the threshold."""
+    gating unit (required) and of every generic unit (if there) in the same clause and window;
+    the weighted score over all of them; those over the threshold."""
     window = _window(concept, cfg)
-    total = sum(u.weight for _, u in gating) or 1.0
+    soft = [(i, u) for i, u in enumerate(concept.units) if u.role == "generic"]
+    total = sum(u.weight for _, u in gating + soft) or 1.0
     anchor_i = min(gating, key=lambda iu: (iu[1].role != "head", len(hits[iu[0]]), -iu[1].weight))[0]
     heads = [h for i, u in gating if u.role == "head" for h in hits[i]]
+    soft_hits = {i: unit_hits(u, i, folded, cfg, limit=6) for i, u in soft}
     out = []
     for anchor in hits[anchor_i]:
         chosen = [anchor]
-        for i, u in gating:
+        for i, u in gating + soft:
             if i == anchor_i:
                 continue
             best = None
-            for h in hits[i]:
+            for h in (hits[i] if u.gates else soft_hits[i]):
                 lo, hi = min(h.start, anchor.start), max(h.end, anchor.end)
-                if hi - lo > window or _SENTENCE.search(folded, lo, hi):
+                if hi - lo > window or _CLAUSE.search(folded, lo, hi):
                     continue
                 if h.how == "institution" and not _next_to(h, heads, chosen):
+                    continue
+                if u.text in words().bodies and not _follows(h, chosen):
                     continue
                 key = (h.score, -abs(h.start - anchor.start))
                 if best is None or key > best[0]:
                     best = (key, h)
             if best is None:
-                break
+                if u.gates:
+                    break
+                continue
             chosen.append(best[1])
         else:
             score = sum(concept.units[h.unit].weight * h.score for h in chosen) / total
@@ -206,6 +222,11 @@ def _combinations(concept: Concept, folded: str, gating: list[tuple[int, Unit]],
             rank = score + (0.9 if exact else 0.0) + _modifiers(concept, folded, lo, hi, window)
             out.append(Statement(lo, hi, score, tuple(sorted(chosen, key=lambda h: h.start)), rank, None, which))
     return out
+
+
+def _follows(hit: UnitHit, chosen: list[UnitHit]) -> bool:
+    """A body the question names (中心) comes right after the practice's words (调解中心, 调解 中心)."""
+    return any(0 <= hit.start - h.end <= 2 for h in chosen)
 
 
 def _next_to(hit: UnitHit, heads: list[UnitHit], chosen: list[UnitHit]) -> bool:
@@ -255,7 +276,7 @@ def describe(concept: Concept, statement: Statement | None, text: str = "") -> s
     if order != sorted(order) and not any(h.how == "order" for h in statement.hits):
         parts.append(HOW_LABELS["order"])
     sentence = text[max(0, statement.start - 40): statement.end + 40]
-    missing = [u.text for u in concept.units if u.role in ("modifier", "suffix")
+    missing = [u.text for u in concept.units if u.role in ("modifier", "suffix", "generic")
                and not phrase_pattern(u.text).search(sentence)]
     if not parts:  # every unit as asked, in the asked order: the practice's own words (or its core)
         parts.append(f"{HOW_LABELS['core']}“{text[statement.start:statement.end]}”" if missing else HOW_LABELS["exact"])

@@ -10,8 +10,11 @@ phrase a question names is cut into *units* attested in the corpus, each with a 
   服务, 审批 …; kb/data/units.txt): another word of the same kind may stand in its place
   (柔性执法 ↔ 柔性监管), but the head must be followed by one;
 - **suffix** — an institutional suffix (制度, 机制, 清单, 平台 …): optional (X制度 states X, X states X制度);
-- **modifier** — actors, beneficiaries, scope and generic words (执法人员, 企业, 全面, 工作), and words
-  far more common in the corpus than the heads: they rank passages, never gate them;
+- **generic** — words that alone name nothing (政府, 建设, 管理; question.txt [generic]): inside a phrase
+  they count towards the score (法治政府建设示范 written 法治政府示范 still scores high; 法治示范 does not),
+  but no one of them is required;
+- **modifier** — actors, beneficiaries, scope and degree words (执法人员, 企业, 全面), and words far more
+  common in the corpus than the heads: they rank passages, never gate them;
 - **wording** — verbs of the question and function words (推行, 建立, 的): ignored.
 
 Units come from the index's tokenizer (so lexicon terms like 综合查一次 are one token), with adjacent
@@ -34,7 +37,7 @@ from kb.index.phrases import squash
 from kb.index.tokenize import dictionary, is_verb, stopwords
 from kb.settings import EvidenceSettings, Settings
 
-Role = Literal["head", "institution", "suffix", "modifier", "wording"]
+Role = Literal["head", "generic", "institution", "suffix", "modifier", "wording"]
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c r y e o f t mq".split())  # not d: 轻微 (违法) names
 
@@ -67,8 +70,11 @@ class Words:
     institutions: frozenset[str]
     suffixes: frozenset[str]
     modifiers: frozenset[str]
+    generic: frozenset[str]
+    verbs: frozenset[str]
     wording: frozenset[str]
     joiners: tuple[str, ...]
+    bodies: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -77,11 +83,13 @@ def words() -> Words:
     return Words(
         institutions=rules.word_set("units.txt", "institution"),
         suffixes=rules.word_set(q, "suffix") | rules.word_set("units.txt", "suffix"),
-        modifiers=(rules.word_set(q, "generic") | rules.word_set(q, "beneficiaries")
-                   | rules.word_set("units.txt", "modifier")),
+        modifiers=rules.word_set(q, "beneficiaries") | rules.word_set("units.txt", "modifier"),
+        generic=rules.word_set(q, "generic") - rules.word_set(q, "suffix"),
+        verbs=rules.word_set(q, "verbs"),
         wording=(rules.word_set(q, "verbs") | rules.word_set(q, "prepositions") | rules.word_set(q, "scaffold")
                  | rules.word_set("units.txt", "wording") | stopwords()),
         joiners=rules.longest_first("units.txt", "joiner"),
+        bodies=rules.word_set("units.txt", "body"),
     )
 
 
@@ -103,6 +111,7 @@ class Unit:
     passages: int  # passages holding it (0: the corpus never writes it)
     weight: float  # specificity: log((N + 1) / (passages + 1)) + 1, scaled by role
     names: tuple[str, ...] = ()  # other names the corpus or synonyms.txt give it
+    parts: tuple[str, ...] = ()  # the dictionary words it was merged from (包容|审慎|监管), for other orders
 
     @property
     def gates(self) -> bool:
@@ -129,7 +138,7 @@ class Concept:
     @property
     def core(self) -> str:
         """The asked phrase without its modifiers, suffixes and wording (亮证执法 of 执法人员亮证执法)."""
-        kept = [u.text for u in self.units if u.gates]
+        kept = [u.text for u in self.units if u.gates or u.role == "generic"]
         return "".join(kept) or self.asked
 
     @property
@@ -165,6 +174,8 @@ def _role(token: str, w: Words) -> Role | None:
         return "institution"
     if token in w.modifiers:
         return "modifier"
+    if token in w.generic:
+        return "generic"
     if token in w.wording or _function_word(token):
         return "wording"
     if len(token) == 1:
@@ -188,7 +199,11 @@ def _merge(tokens: list[str], corpus: Corpus, cfg: EvidenceSettings, w: Words) -
     3. two words join when the pair occurs in at least `collocation_share` of the passages of its rarer
        part and in `collocation_min` passages (行政|执法 → 行政执法; 柔性|执法 stays two: 柔性 is also
        柔性监管, 柔性引进). Wording and modifiers never join."""
-    def listed(t: str) -> bool:  # by the word lists only: jieba tags 首 of 首违不罚 a numeral
+    def listed(t: str) -> bool:
+        """By the word lists only (jieba tags 首 of 首违不罚 a numeral); a lone character is listed
+        only as a joiner (和, 与, 、) — 不 of 首违不罚 is a stop word, yet part of the name."""
+        if len(t) == 1:
+            return t in w.joiners
         return t in w.wording or t in w.modifiers
 
     # 1. runs of lone characters
@@ -202,15 +217,20 @@ def _merge(tokens: list[str], corpus: Corpus, cfg: EvidenceSettings, w: Words) -
             run = tokens[i:j]
             if corpus.phrase_count("".join(run)):
                 pieces.append("".join(run))
-            else:
-                k = i
+            else:  # its attested pairs; characters no pair takes stay together (unattested content)
+                k, loose = i, ""
                 while k < j:
                     if k + 1 < j and corpus.phrase_count(tokens[k] + tokens[k + 1]):
+                        if loose:
+                            pieces.append(loose)
+                            loose = ""
                         pieces.append(tokens[k] + tokens[k + 1])
                         k += 2
                     else:
-                        pieces.append(tokens[k])
+                        loose += tokens[k]
                         k += 1
+                if loose:
+                    pieces.append(loose)
             i = j
         else:
             pieces.append(tokens[i])
@@ -253,13 +273,25 @@ def _names_for(text: str, corpus: Corpus) -> tuple[str, ...]:
     return tuple(n for n in dict.fromkeys(found) if n and n != text)
 
 
+def _listed_pairs(tokens: list[str], w: Words) -> list[str]:
+    """Adjacent words that together are one listed word keep that word's role (专项|行动 → 专项行动, a suffix)."""
+    known = w.suffixes | w.institutions | w.modifiers | w.bodies
+    out: list[str] = []
+    for t in tokens:
+        if out and out[-1] + t in known and out[-1] not in w.joiners:
+            out[-1] += t
+        else:
+            out.append(t)
+    return out
+
+
 def concept(phrase: str, corpus: Corpus) -> Concept | None:
     """The concept units of a (folded) practice phrase, or None when it holds no content word."""
     cfg = corpus.settings.evidence
     w = words()
     asked = squash(phrase)
-    tokens = [t for t in corpus.words(asked) if t.strip() and t not in ("的", "之")][: cfg.max_units * 2]
-    tokens = [piece for t in tokens for piece in _without_suffix(t, w)]
+    words_ = [t for t in corpus.words(asked) if t.strip() and t not in ("的", "之")][: cfg.max_units * 2]
+    tokens = _listed_pairs([piece for t in words_ for piece in _without_suffix(t, w)], w)
     merged = _merge(tokens, corpus, cfg, w)[: cfg.max_units]
     total = max(corpus.passage_total(), 1)
     roles: list[Role | None] = [_role(t, w) for t in merged]
@@ -269,7 +301,7 @@ def concept(phrase: str, corpus: Corpus) -> Concept | None:
         for i in edge:
             if roles[i] in ("wording", "modifier"):
                 continue
-            if roles[i] is not None or not is_verb(merged[i]):
+            if roles[i] not in (None, "generic") or not (is_verb(merged[i]) or merged[i] in w.verbs):
                 break
             roles[i] = "wording"
     units: list[Unit] = []
@@ -278,50 +310,78 @@ def concept(phrase: str, corpus: Corpus) -> Concept | None:
         if role is None:
             role = "wording" if len(token) == 1 else "head"
         weight = math.log((total + 1) / (count + 1)) + 1.0
-        units.append(Unit(token, role, count, weight))
-    units = _demote_common(units, total, cfg)
+        parts = tuple(p for p in corpus.words(token)) if len(token) >= 4 else ()
+        units.append(Unit(token, role, count, weight, (), parts if len(parts) >= 2 else ()))
+    units = _demote_common(units, total, cfg, w)
+    units = _until_specific(units, total, cfg)
     heads = [i for i, u in enumerate(units) if u.role == "head"]
     alone = len([u for u in units if u.gates]) == 1
     if alone and len(heads) == 1 and len(units[heads[0]].text) <= 2 and heads[0] > 0 \
-            and units[heads[0] - 1].role in ("wording", "modifier"):
+            and units[heads[0] - 1].role in ("wording", "modifier", "generic"):
         # a bare two-character word names nothing specific: the word before it belongs to it
         # (制定 发展 规划 asks for 发展规划, not 规划)
         i = heads[0] - 1
         before = units[i]
         if len(before.text) >= 2 and before.text not in stopwords() and _HAN.search(before.text):
-            units[i] = Unit(before.text, "head", before.passages, before.weight)
+            units[i] = _as(before, "head")
     if not any(u.role == "head" for u in units):
         # nothing specific was asked: the rarest word that can name something is the head
-        content = [u for u in units if u.role in ("modifier", "institution", "suffix") and len(u.text) >= 2]
+        content = [u for u in units if u.role in ("generic", "modifier", "institution", "suffix") and len(u.text) >= 2]
         if not content:
             return None
         rarest = min(content, key=lambda u: (u.passages == 0, u.passages))
-        units = [Unit(u.text, "head", u.passages, u.weight) if u is rarest else u for u in units]
-    units = [Unit(u.text, u.role, u.passages, _scaled(u), _names_for(u.text, corpus) if u.role == "head" else ())
-             for u in units]
+        units = [_as(u, "head") if u is rarest else u for u in units]
+    units = [Unit(u.text, u.role, u.passages, _scaled(u), _names_for(u.text, corpus) if u.role == "head" else (),
+                  u.parts) for u in units]
     gating = [i for i, u in enumerate(units) if u.gates]
     stem = "".join(u.text for u in units[gating[0] : gating[-1] + 1]) if gating else asked
     names = tuple(dict.fromkeys(_names_for(asked, corpus) + _names_for(stem, corpus)))
     return Concept(asked, tuple(units), names, corpus.phrase_count(asked))
 
 
-def _demote_common(units: list[Unit], total: int, cfg: EvidenceSettings) -> list[Unit]:
+def _as(u: Unit, role: Role) -> Unit:
+    return Unit(u.text, role, u.passages, u.weight, u.names, u.parts)
+
+
+def _until_specific(units: list[Unit], total: int, cfg: EvidenceSettings) -> list[Unit]:
+    """Modifiers (rarest first) become heads while the heads alone are too common to name a practice:
+    their specificity, Σ log2(N / passages) over the heads, must reach log2(N / target) with target
+    `specific_passages` (or `specific_share` of N). 规范涉企行政执法专项行动: 行政执法 alone is in 2 % of
+    passages, so 涉企 decides too; 执法人员亮证执法: 亮证 is rare, 执法人员 stays a modifier."""
+    need = math.log2(total / max(cfg.specific_passages, cfg.specific_share * total, 1.0))
+
+    def bits(us: list[Unit]) -> float:
+        return sum(math.log2(total / max(u.passages, 1)) for u in us if u.role == "head" and u.passages)
+
+    units = list(units)
+    while bits(units) < need:
+        mods = [i for i, u in enumerate(units) if u.role == "modifier" and u.passages and len(u.text) >= 2]
+        if not mods:
+            break
+        i = min(mods, key=lambda i: units[i].passages)
+        units[i] = _as(units[i], "head")
+    return units
+
+
+def _demote_common(units: list[Unit], total: int, cfg: EvidenceSettings, w: Words) -> list[Unit]:
     """A head far more common than the rarest head is a modifier (政务服务 in 政务服务一网通办):
-    at least `common_ratio` times as many passages and at least `common_share` of all passages."""
+    at least `common_ratio` times as many passages and at least `common_share` of all passages.
+    A body the question names (中心, 委员会 …; units.txt [body]) always decides."""
     heads = [u for u in units if u.role == "head" and u.passages]
     if len(heads) < 2:
         return units
     rarest = min(u.passages for u in heads)
     out = []
     for u in units:
-        common = (u.role == "head" and u.passages >= cfg.common_ratio * rarest
+        common = (u.role == "head" and u.text not in w.bodies and u.passages >= cfg.common_ratio * rarest
                   and u.passages >= cfg.common_share * total)
-        out.append(Unit(u.text, "modifier", u.passages, u.weight) if common else u)
+        out.append(_as(u, "modifier") if common else u)
     return out
 
 
 def _scaled(u: Unit) -> float:
-    return u.weight * {"head": 1.0, "institution": 0.5, "suffix": 0.2, "modifier": 0.3, "wording": 0.0}[u.role]
+    return u.weight * {"head": 1.0, "generic": 1.0, "institution": 0.5, "suffix": 0.2, "modifier": 0.3,
+                       "wording": 0.0}[u.role]
 
 
 def split_joined(phrase: str, corpus: Corpus) -> list[str]:
