@@ -131,10 +131,6 @@ class EvidenceSettings:
     # passages, is a modifier (政务服务 in 政务服务一网通办).
     common_ratio: float = 20.0
     common_share: float = 0.02
-    # The heads must name something specific: modifiers decide too until the heads' co-occurrence,
-    # estimated as N·Π(passages/N), is at most this many passages (or this share of N).
-    specific_passages: float = 10.0
-    specific_share: float = 0.004
     # Tolerated forms of a unit: characters inserted between two of its characters (一段 ≤ gap_max,
     # in all ≤ insert_max, punctuation and quote marks free), characters of it left out (≤ drop_max,
     # units of at least four characters), each costing its score.

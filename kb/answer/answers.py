@@ -432,8 +432,13 @@ class Answerer:
             hits = self.s.search(indicator, k=min(len(ids), self.cfg.deep), filters=filters, infer_filters=False,
                                  depth=min(len(ids), self.cfg.deep), restrict=ids) if ids else []
         else:
-            hits = self.s.search(indicator, k=self.cfg.deep, filters=filters, infer_filters=False,
-                                 depth=self.cfg.deep) if indicator else []
+            hits = []
+        if indicator:  # a table names its cells by row and column: passages that need not state it whole
+            seen_ids = {h.chunk.chunk_id for h in hits}
+            more = self.s.search(indicator, k=self.cfg.deep, filters=filters, infer_filters=False, depth=self.cfg.deep)
+            tables = self.s.table_passages(h.chunk.chunk_id for h in more if h.chunk.chunk_id not in seen_ids)
+            hits += [h for h in more if h.chunk.chunk_id in tables or (p is None or not p.attested)
+                     and h.chunk.chunk_id not in seen_ids]
         figures: list[Figure] = []
         seen: set[tuple[str, int]] = set()
         tables = self.s.table_passages(h.chunk.chunk_id for h in hits)

@@ -62,6 +62,9 @@ class Corpus(Protocol):
     def abbreviations(self) -> tuple[tuple[str, ...], ...]:
         """(full name, short name) pairs the corpus defines (X（以下简称“Y”）)."""
 
+    def named_terms(self) -> frozenset[str]:
+        """Practice names the index knows: the shipped lexicon and the terms the corpus quotes."""
+
 
 @dataclass(frozen=True)
 class Words:
@@ -201,10 +204,11 @@ def _merge(tokens: list[str], corpus: Corpus, cfg: EvidenceSettings, w: Words) -
        柔性监管, 柔性引进). Wording and modifiers never join."""
     def listed(t: str) -> bool:
         """By the word lists only (jieba tags 首 of 首违不罚 a numeral); a lone character is listed
-        only as a joiner (和, 与, 、) — 不 of 首违不罚 is a stop word, yet part of the name."""
+        only as a joiner (和, 与, 、) — 不 of 首违不罚 is a stop word, yet part of the name. Suffixes,
+        institutions and bodies keep their role: they join nothing."""
         if len(t) == 1:
             return t in w.joiners
-        return t in w.wording or t in w.modifiers
+        return (t in w.wording or t in w.modifiers or t in w.suffixes or t in w.institutions or t in w.bodies)
 
     # 1. runs of lone characters
     pieces: list[str] = []
@@ -249,15 +253,25 @@ def _merge(tokens: list[str], corpus: Corpus, cfg: EvidenceSettings, w: Words) -
                 pieces[n + 1] = piece + right_word
                 continue
         out.append(piece)
-    # 3. collocations of words
+    # 3. collocations of words (an institutional word too: 行政|执法 → 行政执法, never 柔性|执法)
+    def fixed(t: str) -> bool:
+        return len(t) > 1 and t not in w.institutions and listed(t)
+
     merged: list[str] = []
     for token in out:
-        if merged and not listed(merged[-1]) and not listed(token):
+        if merged and not fixed(merged[-1]) and not fixed(token):
             prev = merged[-1]
             both = corpus.phrase_count(prev + token)
             if both >= cfg.collocation_min and both >= cfg.collocation_share * max(
                     min(corpus.phrase_count(prev), corpus.phrase_count(token)), 1):
                 merged[-1] = prev + token
+                continue
+        elif merged and len(merged) == 1 and merged[0] in w.verbs and not fixed(token):
+            # a leading verb is part of the name when the corpus nearly always writes it with the next
+            # word (规范|涉企…: the reports' own name), else it is wording (设立|行政争议…)
+            both = corpus.phrase_count(merged[0] + token)
+            if both >= cfg.collocation_min and both >= corpus.settings.question.wrapper_share * corpus.phrase_count(token):
+                merged[0] += token
                 continue
         merged.append(token)
     return merged
@@ -271,6 +285,33 @@ def _names_for(text: str, corpus: Corpus) -> tuple[str, ...]:
             if name and name in text:
                 found += [text.replace(name, other) for other in group if other != name]
     return tuple(n for n in dict.fromkeys(found) if n and n != text)
+
+
+def _named_first(asked: str, corpus: Corpus) -> list[str]:
+    """Dictionary words of the phrase, except that a name the corpus quotes or the lexicon lists and
+    the dictionary would cut into lone characters or numerals (一件事一次办, 双随机一公开, 民意速办)
+    stays one word — longest names first, never overlapping. 柔性执法 stays 柔性|执法."""
+    w = words()
+
+    def broken(name: str) -> bool:  # the dictionary cuts it into lone characters or numerals
+        return any(len(t) == 1 or t in w.wording for t in corpus.words(name))
+
+    names = sorted((squash(t) for t in corpus.named_terms() if 3 <= len(squash(t)) <= len(asked)
+                    and squash(t) in asked and broken(squash(t))), key=len, reverse=True)
+    taken: list[tuple[int, int]] = []
+    for name in names:
+        at = asked.find(name)
+        while at >= 0:
+            if not any(at < e and s < at + len(name) for s, e in taken):
+                taken.append((at, at + len(name)))
+            at = asked.find(name, at + 1)
+    out, pos = [], 0
+    for start, end in sorted(taken):
+        out += corpus.words(asked[pos:start]) if start > pos else []
+        out.append(asked[start:end])
+        pos = end
+    out += corpus.words(asked[pos:]) if pos < len(asked) else []
+    return out
 
 
 def _listed_pairs(tokens: list[str], w: Words) -> list[str]:
@@ -290,7 +331,7 @@ def concept(phrase: str, corpus: Corpus) -> Concept | None:
     cfg = corpus.settings.evidence
     w = words()
     asked = squash(phrase)
-    words_ = [t for t in corpus.words(asked) if t.strip() and t not in ("的", "之")][: cfg.max_units * 2]
+    words_ = [t for t in _named_first(asked, corpus) if t.strip() and t not in ("的", "之")][: cfg.max_units * 2]
     tokens = _listed_pairs([piece for t in words_ for piece in _without_suffix(t, w)], w)
     merged = _merge(tokens, corpus, cfg, w)[: cfg.max_units]
     total = max(corpus.passage_total(), 1)
@@ -313,7 +354,11 @@ def concept(phrase: str, corpus: Corpus) -> Concept | None:
         parts = tuple(p for p in corpus.words(token)) if len(token) >= 4 else ()
         units.append(Unit(token, role, count, weight, (), parts if len(parts) >= 2 else ()))
     units = _demote_common(units, total, cfg, w)
-    units = _until_specific(units, total, cfg)
+    named = {squash(t) for t in corpus.named_terms()}
+    if any(u.role == "head" and (len(u.text) >= 4 or u.text in named) for u in units):
+        # a named or long practice (双随机一公开) is one without its institutional word too (…监管);
+        # a short word (柔性) needs one (柔性执法, 柔性监管 — not 柔性引进)
+        units = [_as(u, "suffix") if u.role == "institution" else u for u in units]
     heads = [i for i, u in enumerate(units) if u.role == "head"]
     alone = len([u for u in units if u.gates]) == 1
     if alone and len(heads) == 1 and len(units[heads[0]].text) <= 2 and heads[0] > 0 \
@@ -341,26 +386,6 @@ def concept(phrase: str, corpus: Corpus) -> Concept | None:
 
 def _as(u: Unit, role: Role) -> Unit:
     return Unit(u.text, role, u.passages, u.weight, u.names, u.parts)
-
-
-def _until_specific(units: list[Unit], total: int, cfg: EvidenceSettings) -> list[Unit]:
-    """Modifiers (rarest first) become heads while the heads alone are too common to name a practice:
-    their specificity, Σ log2(N / passages) over the heads, must reach log2(N / target) with target
-    `specific_passages` (or `specific_share` of N). 规范涉企行政执法专项行动: 行政执法 alone is in 2 % of
-    passages, so 涉企 decides too; 执法人员亮证执法: 亮证 is rare, 执法人员 stays a modifier."""
-    need = math.log2(total / max(cfg.specific_passages, cfg.specific_share * total, 1.0))
-
-    def bits(us: list[Unit]) -> float:
-        return sum(math.log2(total / max(u.passages, 1)) for u in us if u.role == "head" and u.passages)
-
-    units = list(units)
-    while bits(units) < need:
-        mods = [i for i, u in enumerate(units) if u.role == "modifier" and u.passages and len(u.text) >= 2]
-        if not mods:
-            break
-        i = min(mods, key=lambda i: units[i].passages)
-        units[i] = _as(units[i], "head")
-    return units
 
 
 def _demote_common(units: list[Unit], total: int, cfg: EvidenceSettings, w: Words) -> list[Unit]:
