@@ -135,8 +135,8 @@ class Practice:
         return None
 
     def describe(self, statement: Statement | None, text: str = "") -> str:
-        concept = self.concepts[statement.concept if statement else 0]
-        return describe(concept, statement, text)
+        which = self.concepts[statement.concept if statement else 0]
+        return describe(which, statement, text)
 
     def units_dict(self) -> list[dict]:
         """Which units the practice was cut into, and their roles (for --json and the UI)."""
@@ -146,8 +146,7 @@ class Practice:
 
 def practice_of(phrase: str, corpus: Corpus) -> Practice | None:
     """The practice a phrase names: its concept(s), or None when it holds no content word."""
-    parts = split_joined(phrase, corpus)
-    found = [c for c in (concept(p, corpus) for p in parts) if c is not None]
+    found = split_joined(phrase, corpus)
     return Practice(tuple(found), corpus.settings.evidence) if found else None
 
 
@@ -252,6 +251,21 @@ def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
     return [r for r in (_trim(r) for r in runs) if r]
 
 
+def _as_written(run: list[str], folded: str) -> str:
+    """A run's text as the question writes it, punctuation between its words kept (府院联动、标准地:
+    the tokenizer drops the 、 that says two practices are asked)."""
+    first = folded.find(run[0])
+    if first < 0:
+        return "".join(run)
+    end, at = first, first
+    for t in run:
+        at = folded.find(t, end)
+        if at < 0:
+            return "".join(run)
+        end = at + len(t)
+    return folded[first:end]
+
+
 @dataclass(frozen=True)
 class Reading:
     """What question understanding found: the intent, the practice and the other content words."""
@@ -272,7 +286,7 @@ def read_question(folded: str, phrases: tuple[str, ...], names: Iterable[str], c
         return Reading(intent, practice_of(phrases[0], corpus), words)
     best: tuple[tuple, Practice] | None = None
     for run in runs:
-        p = practice_of("".join(run), corpus)
+        p = practice_of(_as_written(run, folded), corpus)
         if p is None:
             continue
         heads = [u for c in p.concepts for u in c.heads]

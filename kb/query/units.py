@@ -208,7 +208,8 @@ def _merge(tokens: list[str], corpus: Corpus, cfg: EvidenceSettings, w: Words) -
         institutions and bodies keep their role: they join nothing."""
         if len(t) == 1:
             return t in w.joiners
-        return (t in w.wording or t in w.modifiers or t in w.suffixes or t in w.institutions or t in w.bodies)
+        return (t in w.wording or t in w.modifiers or t in w.generic or t in w.suffixes or t in w.institutions
+                or t in w.bodies)
 
     # 1. runs of lone characters
     pieces: list[str] = []
@@ -291,10 +292,8 @@ def _named_first(asked: str, corpus: Corpus) -> list[str]:
     """Dictionary words of the phrase, except that a name the corpus quotes or the lexicon lists and
     the dictionary would cut into lone characters or numerals (一件事一次办, 双随机一公开, 民意速办)
     stays one word — longest names first, never overlapping. 柔性执法 stays 柔性|执法."""
-    w = words()
-
     def broken(name: str) -> bool:  # the dictionary cuts it into lone characters or numerals
-        return any(len(t) == 1 or t in w.wording for t in corpus.words(name))
+        return any(len(t) == 1 or (dictionary().get(t) or (0, ""))[1] == "m" for t in corpus.words(name))
 
     names = sorted((squash(t) for t in corpus.named_terms() if 3 <= len(squash(t)) <= len(asked)
                     and squash(t) in asked and broken(squash(t))), key=len, reverse=True)
@@ -354,10 +353,9 @@ def concept(phrase: str, corpus: Corpus) -> Concept | None:
         parts = tuple(p for p in corpus.words(token)) if len(token) >= 4 else ()
         units.append(Unit(token, role, count, weight, (), parts if len(parts) >= 2 else ()))
     units = _demote_common(units, total, cfg, w)
-    named = {squash(t) for t in corpus.named_terms()}
-    if any(u.role == "head" and (len(u.text) >= 4 or u.text in named) for u in units):
-        # a named or long practice (双随机一公开) is one without its institutional word too (…监管);
-        # a short word (柔性) needs one (柔性执法, 柔性监管 — not 柔性引进)
+    if any(u.role == "head" and len(u.text) >= 4 for u in units):
+        # a long practice name (双随机一公开) is one without its institutional word too (…监管);
+        # a short word (柔性, 无感) needs one (柔性执法, 柔性监管 — not 柔性引进, 无感支付)
         units = [_as(u, "suffix") if u.role == "institution" else u for u in units]
     heads = [i for i, u in enumerate(units) if u.role == "head"]
     alone = len([u for u in units if u.gates]) == 1
@@ -409,19 +407,22 @@ def _scaled(u: Unit) -> float:
                        "wording": 0.0}[u.role]
 
 
-def split_joined(phrase: str, corpus: Corpus) -> list[str]:
-    """Two practices asked together (告知承诺、矛盾纠纷多元化解; A和B): the parts, when the whole is not
-    one name the corpus states and each part is; else [phrase]."""
-    asked = squash(phrase) if "、" not in phrase else phrase
-    if corpus.phrase_count(squash(phrase)):
-        return [phrase]
-    joiners = words().joiners
-    if not joiners:
-        return [phrase]
-    pattern = "|".join(re.escape(j) for j in joiners)
-    parts = [p for p in re.split(pattern, asked) if p.strip()]
-    if len(parts) < 2 or len(parts) > 4:
-        return [phrase]
-    if all(len(squash(p)) >= 2 and corpus.phrase_count(squash(p)) for p in parts):
-        return parts
-    return [phrase]
+def split_joined(phrase: str, corpus: Corpus) -> list[Concept]:
+    """The concept(s) a phrase names: two practices asked together (告知承诺、矛盾纠纷多元化解; A和B) are
+    two, when the whole is not one name the corpus states and each part's deciding units are attested;
+    else one (行政执法与刑事司法衔接 stays one: the corpus writes it whole)."""
+    whole = concept(phrase, corpus)
+    if whole is None or whole.whole or not words().joiners:
+        return [whole] if whole else []
+    pattern = "|".join(re.escape(j) for j in words().joiners)
+    parts = [p for p in re.split(pattern, phrase) if p.strip()]
+    if not 2 <= len(parts) <= 4:
+        return [whole]
+    relation = rules.word_set("units.txt", "relation")
+    last = [u for u in whole.units if u.role in ("head", "generic")][-1:]
+    if "、" not in phrase and last and last[0].text in relation:
+        return [whole]  # 行政执法与刑事司法衔接: the relation between two sides is one practice (、 lists two)
+    found = [concept(p, corpus) for p in parts]
+    if all(c is not None and c.gating and all(u.passages for u in c.gating) for c in found):
+        return [c for c in found if c is not None]
+    return [whole]
