@@ -24,6 +24,20 @@ def build_demo_index(path: Path):
     return kb
 
 
+# ---- tiers (docs/testing.md) ---------------------------------------------------------------------------
+# `slow` marks what `bash scripts/test.sh --fast` leaves out. Besides the tests marked by hand, a test is
+# slow when it needs a real index (the demo index is ≈ 1 minute of embedding, built once per session) or
+# runs in a browser, on a Ray cluster or through the Streamlit page.
+SLOW_FIXTURES = frozenset({"demo_index_path", "ui_index_path"})
+SLOW_MARKERS = ("browser", "ray", "ui")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(item.fixturenames) or any(item.get_closest_marker(m) for m in SLOW_MARKERS):
+            item.add_marker(pytest.mark.slow)
+
+
 UI_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ui"
 
 
@@ -44,6 +58,13 @@ def demo_index_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "index"
     build_demo_index(path).close()
     return path
+
+
+@pytest.fixture(scope="session")
+def ui_index_path(demo_index_path, tmp_path_factory) -> Path:
+    """The demo index plus tests/fixtures/ui, built once per session for the UI tests (library and
+    browser); read-only — a test that changes it works on a copy."""
+    return build_ui_index(demo_index_path, tmp_path_factory.mktemp("ui") / "index")
 
 
 @pytest.fixture(scope="session")
