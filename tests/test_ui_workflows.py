@@ -423,10 +423,10 @@ def test_every_page_at_desktop_and_phone_width(browser_tools, server, width):
     with chromium_page(browser_tools, server + "/?q=" + quote(QUESTION)) as page:
         page.set_default_timeout(TIMEOUT_MS)
         page.set_viewport_size({"width": width, "height": 1100 if width > 1000 else 900})
-        page.locator(".st-key-answer-card .kb-regions").wait_for()
-        wait_idle(page)
+        shown_results(page, QUESTION)
         tabs = page.locator(".st-key-w_page").get_by_role("radio")
-        assert tabs.count() == 5 and all(t.is_visible() for t in tabs.all())  # not hidden behind the sidebar
+        expect(tabs).to_have_count(5)
+        assert all(t.is_visible() for t in tabs.all())  # not hidden behind the sidebar
         box = page.locator(".st-key-w_page").bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
         assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
