@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a folder of every format through real `kb` processes (tiers: docs/testing.md)
+
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "tests" / "fixtures" / "folder"
 BAD = ROOT / "tests" / "fixtures" / "bad"
