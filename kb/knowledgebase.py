@@ -40,7 +40,7 @@ from kb.index.store import DB_NAME, DatabaseRefused, Store
 from kb.index.tokenize import Tokenizer
 from kb.ingest.pipeline import IngestReport, warm_parsers
 from kb.limits import Limits, check_query
-from kb.models import Chunk, Document, Filters, Hit, SearchMode, checked_changes
+from kb.models import PLACE_FIELDS, Chunk, Document, Filters, Hit, SearchMode, checked_changes
 from kb.query.search import ParsedQuery, Searcher
 from kb.settings import Settings, in_force, settings
 
@@ -252,7 +252,7 @@ class KnowledgeBase:
             # the hierarchy the gazetteer vouches for (光明 → 光明区, 深圳市, 广东省); parents it cannot
             # vouch for are cleared, not left over from the wrong place
             place = place_of(str(fixes["region"]), fixes.get("province"))  # type: ignore[arg-type]
-            for key in ("region", "province", "city", "county", "town", "level"):
+            for key in PLACE_FIELDS:
                 if key == "region":
                     fixes["region"] = place.get("region") or fixes["region"]
                 else:

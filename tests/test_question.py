@@ -15,6 +15,8 @@ from kb.index.phrases import squash
 from kb.ingest.normalise import fold
 from kb.query.question import cues, intent_of
 
+pytestmark = pytest.mark.slow  # builds an index of the practice fixtures with real embeddings (tiers: docs/testing.md)
+
 FIXTURES = Path(__file__).parent / "fixtures" / "practices"
 
 

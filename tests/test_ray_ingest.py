@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, SAMPLES
 
+pytestmark = pytest.mark.ray  # starts a real two-node Ray cluster (tiers: docs/testing.md)
+
 RAY = Path(sys.executable).with_name("ray")
 
 

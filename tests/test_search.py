@@ -113,6 +113,7 @@ def test_quoted_phrase_inside_a_longer_token_still_matches(demo_index):
     assert whole and whole <= part  # 查一次 sits inside the token 综合查一次: substring semantics
 
 
+@pytest.mark.slow  # imports torch and sentence-transformers to fail loading
 def test_an_embedder_that_cannot_load_is_a_one_line_error(tmp_path, capsys):
     missing = tmp_path / "no-such-model"
     code = main(["ingest", str(SAMPLE["003"]), "--index", str(tmp_path / "ix"),

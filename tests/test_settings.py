@@ -74,6 +74,7 @@ def small_chunks(tmp_path_factory):
     return index
 
 
+@pytest.mark.slow  # an index built by a real `kb ingest` (small_chunks)
 def test_an_index_is_opened_with_the_settings_it_was_built_with(small_chunks):
     from kb import KnowledgeBase
 
@@ -92,6 +93,7 @@ def test_an_index_is_opened_with_the_settings_it_was_built_with(small_chunks):
     assert status["settings"]["answer"]["quote_max"] == 40
 
 
+@pytest.mark.slow  # an index built by a real `kb ingest` (small_chunks)
 def test_a_query_time_override_applies_to_that_handle_only(small_chunks):
     from kb import KnowledgeBase
 
@@ -105,6 +107,7 @@ def test_a_query_time_override_applies_to_that_handle_only(small_chunks):
     again.close()
 
 
+@pytest.mark.slow  # an index built by a real `kb ingest` (small_chunks)
 def test_changing_chunk_sizes_is_refused_when_reading_and_applied_by_reindex(small_chunks, tmp_path):
     from kb import KnowledgeBase
 
@@ -130,6 +133,7 @@ def test_changing_chunk_sizes_is_refused_when_reading_and_applied_by_reindex(sma
         kb.close()
 
 
+@pytest.mark.slow  # an index built by a real `kb ingest` (small_chunks)
 def test_an_unknown_setting_is_one_line(small_chunks):
     r = _kb("ask", "综合查一次", "--index", str(small_chunks), "--set", "answer.quote_maxx=3")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "answer.quote_maxx" in r.stderr, r.stderr

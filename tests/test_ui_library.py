@@ -12,7 +12,6 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import build_ui_index
 
 from kb import KnowledgeBase
 from kb.answer.export import (
@@ -34,13 +33,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ui"
 
 
 @pytest.fixture(scope="module")
-def ui_index(demo_index_path, tmp_path_factory) -> Path:
-    return build_ui_index(demo_index_path, tmp_path_factory.mktemp("ui-lib") / "index")
-
-
-@pytest.fixture(scope="module")
-def kb(ui_index):
-    handle = KnowledgeBase.open(ui_index)
+def kb(ui_index_path):
+    handle = KnowledgeBase.open(ui_index_path)
     yield handle
     handle.close()
 

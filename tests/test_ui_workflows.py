@@ -19,7 +19,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
-from conftest import build_ui_index
 from test_ui_browser import (  # noqa: F401 (browser_tools is a fixture) — tests/ is on sys.path
     ARTIFACTS,
     ROOT,
@@ -43,8 +42,9 @@ TIMEOUT_MS = 180_000  # per wait: generous, the machine may be shared (event-bas
 
 
 @pytest.fixture(scope="module")
-def ui_index(browser_tools, demo_index_path, tmp_path_factory) -> Path:
-    return build_ui_index(demo_index_path, tmp_path_factory.mktemp("ui-flow") / "index")
+def ui_index(browser_tools, ui_index_path) -> Path:
+    """The shared UI index (conftest), after the browser check: a machine without one skips at once."""
+    return ui_index_path
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +71,34 @@ def private_server(browser_tools, ui_index, tmp_path):
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
-def ask(page, text: str) -> None:
+# The page draws `.kb-results-done` (data-query, data-chunks, data-run) after the last passage of a
+# query's results (ui/render.py results_marker). Drawn by a run other than `after`, not stale (no element
+# of an earlier run left on the page), and the passages on the page exactly the ones it lists: that
+# query's results are shown in full. Tests wait on that event, never on time.
+RESULTS_SHOWN = """([query, after]) => {
+    const done = [...document.querySelectorAll('.kb-results-done')].filter(m => m.dataset.query === query);
+    if (done.length !== 1 || done[0].dataset.run === after || document.querySelector('[data-stale="true"]')) return null;
+    const ids = [...document.querySelectorAll('.kb-passage')]  // results only: not the answer card's, not 类似做法
+        .filter(p => p.closest('.st-key-passage-' + p.id.replace('kb-passage-', '')));
+    const shown = ids.map(p => p.id.replace('kb-passage-', '')).join(',');
+    return shown === done[0].dataset.chunks ? done[0].dataset.chunks : null;
+}"""
+LAST_RUN = "() => document.querySelector('.kb-results-done')?.dataset.run ?? null"
+
+
+def shown_results(page, query: str, after: str | None = None) -> list[int]:
+    """The chunk ids of `query`'s passages once the page has drawn them all (see RESULTS_SHOWN)."""
+    chunks = page.wait_for_function(RESULTS_SHOWN, arg=[query, after]).json_value()
+    wait_idle(page)
+    return [int(c) for c in chunks.split(",") if c]
+
+
+def ask(page, text: str) -> list[int]:
+    """Search for `text`; the chunk ids of the passages shown, once all are drawn."""
+    before = page.evaluate(LAST_RUN)  # a marker already on the page (the same query asked again) does not count
     page.get_by_label("检索词或问题").fill(text)
     page.get_by_role("button", name="检索", exact=True).click()
-    wait_idle(page)
-    page.locator(".kb-passage").first.wait_for()
+    return shown_results(page, text, after=before)
 
 
 def choose(page, label: str, option: str) -> None:
@@ -117,10 +140,11 @@ def shot(page, name: str) -> None:
 # ---- from a quote to the report and back -----------------------------------------------------------
 def test_quote_opens_the_report_at_its_span_and_back_to_the_same_results(page):
     choose(page, "省份", "浙江省")
-    ask(page, QUESTION)
+    chunks_before = ask(page, QUESTION)
     card = page.locator(".st-key-answer-card")
     table_before = card.locator(".kb-regions").inner_text()
     passages_before = passage_texts(page)
+    assert chunks_before and len(passages_before) == len(chunks_before)
     assert "海盐县" in table_before and "阳城镇" not in table_before  # the province filter applies
 
     link = card.locator("tr", has_text="海盐县").locator(".kb-quote-link").first
@@ -145,8 +169,7 @@ def test_quote_opens_the_report_at_its_span_and_back_to_the_same_results(page):
     shot(page, "report-view")
 
     page.locator(".st-key-back-to-results button").click()
-    card.locator(".kb-regions").wait_for()
-    wait_idle(page)
+    assert shown_results(page, QUESTION) == chunks_before  # the same passages, in the same order
     expect(page.get_by_label("检索词或问题")).to_have_value(QUESTION)
     expect(page.locator('[data-testid="stSidebar"]').get_by_label("省份", exact=True)).to_have_value("浙江省")
     assert card.locator(".kb-regions").inner_text() == table_before
@@ -400,10 +423,10 @@ def test_every_page_at_desktop_and_phone_width(browser_tools, server, width):
     with chromium_page(browser_tools, server + "/?q=" + quote(QUESTION)) as page:
         page.set_default_timeout(TIMEOUT_MS)
         page.set_viewport_size({"width": width, "height": 1100 if width > 1000 else 900})
-        page.locator(".st-key-answer-card .kb-regions").wait_for()
-        wait_idle(page)
+        shown_results(page, QUESTION)
         tabs = page.locator(".st-key-w_page").get_by_role("radio")
-        assert tabs.count() == 5 and all(t.is_visible() for t in tabs.all())  # not hidden behind the sidebar
+        expect(tabs).to_have_count(5)
+        assert all(t.is_visible() for t in tabs.all())  # not hidden behind the sidebar
         box = page.locator(".st-key-w_page").bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
         assert page.locator('[data-testid="stAppDeployButton"]').count() == 0

@@ -73,6 +73,7 @@ def test_safe_name(name, safe):
     assert safe_name(name) == safe
 
 
+@pytest.mark.slow  # ingests uploads into a real index (embeddings)
 def test_a_planted_symlink_is_never_written_through(private_tmp, tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("do not touch", encoding="utf-8")
@@ -98,6 +99,7 @@ def test_a_planted_symlink_is_never_written_through(private_tmp, tmp_path):
     assert left_behind(private_tmp) == []  # the upload's own folder is gone
 
 
+@pytest.mark.slow  # ingests uploads into a real index (embeddings)
 def test_two_uploads_at_once_with_one_name_are_two_documents(private_tmp, tmp_path):
     index = tmp_path / "index"
     KnowledgeBase.open(index, create=True).close()
@@ -128,6 +130,7 @@ def test_two_uploads_at_once_with_one_name_are_two_documents(private_tmp, tmp_pa
     assert left_behind(private_tmp) == []
 
 
+@pytest.mark.slow  # ingests uploads into a real index (embeddings)
 def test_upload_limits_are_stricter_than_the_cli_and_say_so(private_tmp, tmp_path):
     index = tmp_path / "index"
     cn, lines = "零一二三四五六七八九", []
@@ -150,6 +153,7 @@ def test_upload_limits_are_stricter_than_the_cli_and_say_so(private_tmp, tmp_pat
     assert Limits.upload().passages < Limits.cli().passages and Limits.upload().file_mb < Limits.cli().file_mb
 
 
+@pytest.mark.slow  # ingests uploads into a real index (embeddings)
 def test_an_element_bomb_that_the_cli_would_read_is_refused_on_the_upload_page(private_tmp, tmp_path):
     """600,000 empty paragraphs (3.6 MB of XML in a 10 KB DOCX): under the CLI's 2,000,000 elements,
     over the upload page's 500,000 — refused while streaming, before python-docx builds a tree."""
@@ -171,6 +175,7 @@ def test_an_element_bomb_that_the_cli_would_read_is_refused_on_the_upload_page(p
     assert result.report.added == 1
 
 
+@pytest.mark.slow  # ingests uploads into a real index (embeddings)
 def test_an_upload_over_its_budget_leaves_the_files_that_fit(private_tmp, tmp_path):
     """Files go in, in order, while their new passages fit the budget; the rest fail with one line each
     (before anything is embedded), so one upload never holds the write lock for hours."""

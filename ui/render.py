@@ -213,6 +213,17 @@ def passage_html(hit, terms: Sequence[str], link: Link | None = None, ranks: boo
     )
 
 
+def results_marker(query: str, hits, run: int) -> str:
+    """An invisible element drawn after the last passage of a query's results: `data-query` (the
+    query), `data-count` and `data-chunks` (the passages' chunk ids, in order), `data-run` (counts
+    the session's result pages, so a redraw of the same query is told apart). A browser — the
+    tests — waits for it instead of for time: once it is on the page (and not stale), that query's
+    results are drawn in full."""
+    chunks = ",".join(str(h.chunk.chunk_id) for h in hits)
+    return (f'<div class="kb-results-done" data-query="{esc(query)}" data-count="{len(hits)}" '
+            f'data-chunks="{chunks}" data-run="{int(run)}" hidden></div>')
+
+
 def context_html(chunks, current_id: int, terms: Sequence[str]) -> str:
     """The passages of one section, the current one marked."""
     parts = []

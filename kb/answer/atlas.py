@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from kb.answer.answers import Citation, quote_for
 from kb.ingest.normalise import fold
 from kb.models import Document, Filters
@@ -50,7 +48,7 @@ def region_key(doc: Document) -> str:
 
 def vocabulary(searcher: Searcher) -> tuple[str, ...]:
     """Practices the atlas can offer: the lexicon plus the corpus's harvested terms (multi-character, folded)."""
-    return tuple(sorted({fold(t) for t in searcher.tokenizer.terms if len(t) >= 3}))
+    return tuple(sorted({fold(t) for t in searcher.named_terms() if len(t) >= 3}))
 
 
 def practice_chunks(searcher: Searcher, practice: str, filters: Filters | None = None) -> dict[str, list[int]]:
@@ -58,16 +56,7 @@ def practice_chunks(searcher: Searcher, practice: str, filters: Filters | None =
     resolved = _practice(searcher, practice)
     if resolved is None:
         return {}
-    ids = np.asarray(searcher.rows_stating(resolved, filters), dtype=np.int64)
-    mask = np.isin(searcher.bm25.chunk_ids, ids)
-    if not mask.any():
-        return {}
-    order = list(searcher.docs)
-    out: dict[str, list[int]] = {}
-    for chunk_id, doc_index in zip(searcher.bm25.chunk_ids[mask].tolist(), searcher.row_doc[mask].tolist()):
-        if doc_index >= 0:
-            out.setdefault(order[doc_index], []).append(int(chunk_id))
-    return out
+    return searcher.by_document(searcher.rows_stating(resolved, filters))
 
 
 def build_atlas(
@@ -153,7 +142,7 @@ def cell_citations(searcher: Searcher, region: str, practice: str, filters: Filt
     ids = [cid for doc_id, chunk_ids in practice_chunks(searcher, practice, filters).items()
            if region_key(searcher.docs[doc_id]) == region and searcher.docs[doc_id].meta.level != "national"
            for cid in chunk_ids]
-    chunks = searcher.store.chunks(ids)
+    chunks = searcher.chunks(ids)
     out = []
     for cid in ids:
         chunk = chunks.get(cid)

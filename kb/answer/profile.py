@@ -86,7 +86,7 @@ def region_profile(searcher: Searcher, region: str) -> RegionProfile | None:
 
     # The practices its own passages name (after folding; the region's passages only, so a page
     # costs a scan of one region's text, not a corpus-wide match per vocabulary term).
-    chunks = {d.doc_id: searcher.store.chunks_of(d.doc_id) for d in docs}
+    chunks = {d.doc_id: searcher.chunks_of(d.doc_id) for d in docs}
     practices: list[PracticeMention] = []
     for practice in vocabulary(searcher):
         mine = {doc_id: [c for c in cs if practice in c.folded] for doc_id, cs in chunks.items()}

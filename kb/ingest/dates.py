@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
+
+from kb import rules
 
 CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "0": 0, "一": 1, "二": 2, "三": 3, "四": 4,
              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -130,9 +133,12 @@ def title_year(title: str) -> int | None:
 
 # NPC (全国人民代表大会) terms: first-session year. Sessions are yearly, except the 2nd NPC
 # (3rd session 1962, 4th 1963) and the 3rd/4th NPCs, which had one session each.
-_NPC_FIRST = {1: 1954, 2: 1959, 3: 1964, 4: 1975, 5: 1978, 6: 1983, 7: 1988, 8: 1993, 9: 1998,
-              10: 2003, 11: 2008, 12: 2013, 13: 2018, 14: 2023}
-_NPC_IRREGULAR = {(2, 3): 1962, (2, 4): 1963}
+@lru_cache(maxsize=1)
+def _npc_terms() -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+    """({term: first-session year}, {(term, session): year} for irregular sessions), kb/data/dates.txt."""
+    first = {int(t): int(y) for t, y in (line.split() for line in rules.lines("dates.txt", "npc terms"))}
+    irregular = {(int(t), int(n)): int(y) for t, n, y in (line.split() for line in rules.lines("dates.txt", "npc irregular"))}
+    return first, irregular
 NPC_RE = re.compile(
     r"第([一二三四五六七八九十]{1,3})届全国人民代表大会(?:常务委员会)?第([一二三四五六七八九十]{1,3})次(?:全体)?会议"
 )
@@ -158,10 +164,45 @@ def npc_year(text: str) -> int | None:
         return None
     if "常务委员会" in m.group(0):
         return None  # standing-committee sessions are many per year
-    if (term, session) in _NPC_IRREGULAR:
-        return _NPC_IRREGULAR[(term, session)]
-    if term in _NPC_FIRST:
-        return _NPC_FIRST[term] + session - 1
-    if term > 14:
-        return 2023 + 5 * (term - 14) + session - 1
+    first, irregular = _npc_terms()
+    if (term, session) in irregular:
+        return irregular[(term, session)]
+    if term in first:
+        return first[term] + session - 1
+    last = max(first)
+    if term > last:  # terms are five years
+        return first[last] + 5 * (term - last) + session - 1
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# the date a document carries in its own text
+
+_NUMBER_LINE = re.compile(r"^\s*\S{1,24}[〔\[(（]\s*((?:19|20)\d{2})\s*[〕\])）]\s*\d{1,5}\s*号\s*$", re.MULTILINE)
+_DATE_ALONE = re.compile(rf"^[\s（(]*((?:19|20)\d{{2}}|[{_CN_YEAR_DIGITS}]{{4}})\s*年\s*[\d一二三四五六七八九十]{{1,2}}\s*月"
+                         rf"\s*[\d一二三四五六七八九十]{{1,3}}\s*日[\s）)]*$", re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def _adopted() -> re.Pattern[str]:
+    return re.compile(r"[^。\n]{0,50}?(?:" + rules.alternation("dates.txt", "adopted") + ")")
+
+
+def _date_end(text: str, pos: int) -> int:
+    m = _DATE_RE.match(text, pos) or _CN_DATE_RE.match(text, pos)
+    return m.end() if m else pos
+
+
+def text_year(text: str, head: int = 800, whole: int = 6000) -> int | None:
+    """The year a document dates itself by in its text (Simplified): its number on a line of its
+    own (达市府办发〔2022〕25号), else the latest date in its head that something was adopted,
+    amended or issued on (1996年…通过 … 根据2023年…修正 → 2023), else the first date standing
+    alone on a line (a 公文's 成文日期, before its attachments)."""
+    m = _NUMBER_LINE.search(text[:head])
+    if m:
+        return int(m.group(1))
+    adopted = [int(iso[:4]) for pos, iso in dates(text[:head]) if _adopted().match(text, _date_end(text, pos))]
+    if adopted:
+        return max(adopted)
+    m = _DATE_ALONE.search(text[:whole])
+    return year_value(m.group(1)) if m else None

@@ -29,12 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from kb.index.store import Store
-from kb.ingest.load import LoadError, iter_files
 from kb.ingest.pipeline import (
     FilePlan,
     IngestReport,
     ParseOptions,
     changed_file,
+    input_files,
     parse_file,
     plan_parsed,
 )
@@ -152,12 +152,7 @@ class RayIngest:
     ) -> list[FilePlan]:
         """`ingest.read_inputs` with parsing on the cluster; problems are reported in input order."""
         ray = self.ray
-        files: list[Path] = []
-        for item in iter_files(paths):
-            if isinstance(item, LoadError):
-                report.problem(item)
-            else:
-                files.append(item)
+        files = input_files(paths, report)
         pending: dict = {}  # ref → index
         parsed: dict[int, tuple] = {}
         slots = self.cpus * IN_FLIGHT_PER_SLOT

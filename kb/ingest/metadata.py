@@ -14,146 +14,87 @@ The stages live in their own modules: places and the document's own region in `p
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
-from kb.ingest.dates import as_year, iso_date, npc_year, title_year, year_value
+from kb import rules
+from kb.ingest.dates import as_year, iso_date, npc_year, text_year, title_year, year_value
 from kb.ingest.doctypes import classify
-from kb.ingest.normalise import fold, looks_like_title
-from kb.ingest.places import scan as scan_names
-from kb.ingest.region import Evidence, resolve_region, self_statements, signature
-from kb.models import CleanText, Metadata, RawDocument, doc_type_name
+from kb.ingest.normalise import fold, is_placeholder
+from kb.ingest.places import place_of_host
+from kb.ingest.region import resolve_region
+from kb.ingest.statements import Evidence, org_suffixes, self_statements, signature
+from kb.ingest.titles import file_title, heading, is_kind_only, is_title, tidy_title, untitled
+from kb.models import PLACE_FIELDS, CleanText, Metadata, RawDocument, doc_type_name
 from kb.settings import PlaceSettings
 
-__all__ = ["derive", "file_title"]
-
-_TITLE_MAX = 80
+__all__ = ["derive", "file_title"]  # file_title: re-exported from ingest/titles.py
 
 # ---------------------------------------------------------------------------------------------
-# titles
-
-# Lines that open a text but never name it: salutations, page numbers, 现将…报告如下, dates.
-_NOT_A_TITLE = re.compile(
-    r"^(?:各位代表|各位委员|同志们|尊敬的|亲爱的|女士们|各位领导|现将|根据|按照|为了|为深入|近年来|一年来|\d+$)"
-    r"|^[-—–\s]*(?:第\s*)?\d+\s*(?:页)?(?:\s*/\s*(?:共\s*)?\d+\s*页?)?[-—–\s]*$"
-    r"|[:：。；;，,]$"
-)
-_ORG_LINE = re.compile(
-    r"^[\u4e00-\u9fff（）()]{2,30}(?:人民政府|人民政府办公室|人民政府办公厅|政府办公室|司法局|司法厅|委员会|管理委员会|管委会"
-    r"|办公室|办公厅|街道办事处|人民代表大会常务委员会)$"
-)
-_SPACE_IN_CJK = re.compile(r"(?<=[\u4e00-\u9fff\d（）()])[ \t\u3000]+(?=[\u4e00-\u9fff（）()])|(?<=[\u4e00-\u9fff（）()])[ \t\u3000]+(?=\d)")
+# rules (data: kb/data/titles.txt, organisations.txt, header_fields.txt)
 
 
-def tidy_title(title: str) -> str:
-    """One line, no letter-spacing (2023 年政府信息公开 → 2023年政府信息公开), at most 80 characters."""
-    title = " ".join(title.split())
-    return _SPACE_IN_CJK.sub("", title)[:_TITLE_MAX].strip()
+@dataclass(frozen=True)
+class _Rules:
+    title_org: re.Pattern[str]  # a title opening with its issuer (X人民政府2023年… / X局关于…)
+    body_org: re.Pattern[str]  # a body opening with the government it is from
+    title_keys: tuple[str, ...]
+    issuer_keys: tuple[str, ...]
+    date_keys: tuple[str, ...]
+    written_keys: tuple[str, ...]
+    url_keys: tuple[str, ...]
+    not_issuer: re.Pattern[str]  # a 来源 that is a newspaper or portal
+    speaker_org: re.Pattern[str]  # 我代表X人民政府: X人民政府 issued it
+    dated_when_issued: tuple[str, ...]  # types whose year is the year they were issued
 
 
-def _is_title(line: str | None) -> bool:
-    if not line:
-        return False
-    folded = fold(line.strip())
-    return bool(folded) and not _NOT_A_TITLE.search(folded) and len(re.findall(r"[\u4e00-\u9fff]", folded)) >= 4
-
-
-def _heading(text: str) -> str | None:
-    """The title a document states on its first lines: one heading line, or an issuer line above
-    it (洪泽区人民政府 / 2023 年政府信息公开工作年度报告), or a heading wrapped over two lines."""
-    lines = [" ".join(ln.split()) for ln in text.split("\n")[:8] if ln.strip()]
-    lines = [ln for ln in lines if not _PAGE_NUMBER_LINE.match(ln)][:3]
-    if not lines or len(lines[0]) > _TITLE_MAX:
-        return None
-    first = tidy_title(lines[0])
-    second = tidy_title(lines[1]) if len(lines) > 1 and len(lines[1]) <= _TITLE_MAX else ""
-    ffirst, fsecond = fold(first), fold(second)
-    if _ORG_LINE.match(ffirst) and second and looks_like_title(fsecond):
-        return tidy_title(first + second)
-    if looks_like_title(ffirst) and _is_title(first):
-        if second and len(first) >= 12 and len(second) <= 24 and looks_like_title(fsecond) \
-                and not re.search(r"(报告|情况|总结|答复|复函|决议|决定|方案|意见|通知)$", ffirst) \
-                and re.search(r"(报告|情况|总结|答复|复函|决议|决定|方案|意见|通知)$", fsecond):
-            return tidy_title(first + second)  # a long title wrapped onto a second line
-        return first
-    return None
-
-
-_FILE_TAG = re.compile(r"[\s_\-—.]*(?:(?:19|20)\d{2}\s*年?(?:度)?|[(（]\d{1,2}[)）]|副本|copy|final|v\d+)$", re.IGNORECASE)
-_FILE_LEAD_YEAR = re.compile(r"^((?:19|20)\d{2})\s*年?\s*[_\-—\s]+")
-
-
-def file_title(stem: str | None) -> tuple[str | None, int | None]:
-    """A title from a file name (2024年光明区政府工作报告_2024 → 2024年光明区政府工作报告) and the
-    year its tags carry; None for names that are no title (hzq2023_working)."""
-    if not stem:
-        return None, None
-    name, year = stem.strip(), None
-    while (m := _FILE_TAG.search(name)) and m.start() > 0:
-        year = year or as_year(m.group(0))
-        name = name[: m.start()]
-    m = _FILE_LEAD_YEAR.match(name)
-    if m:
-        year = year or int(m.group(1))
-        name = name[m.end() :]
-    name = re.sub(r"[_]+", "", name).strip(" -—.")
-    if len(re.findall(r"[\u4e00-\u9fff]", name)) < 4:
-        return None, year
-    if year and not re.search(r"(?:19|20)\d{2}|[〇零○一二三四五六七八九]{4}年", name):
-        name = f"{name}（{year}年）"
-    return tidy_title(name), year
-
-
-_PAGE_NUMBER_LINE = re.compile(r"^[-—–\s]*(?:第\s*)?\d+\s*(?:页)?[-—–\s]*$")
-_SALUTATION = re.compile(r"^(?:各位代表|各位委员|同志们|尊敬的|亲爱的|女士们|各位领导|现将.{0,30}如下)[^。]{0,12}[:：!！]?$")
-
-
-def _first_sentence(text: str) -> str:
-    for line in text.splitlines():
-        line = line.strip().strip("|").strip()
-        folded = fold(line)
-        if len(line) > 4 and not _SALUTATION.match(folded) and not _PAGE_NUMBER_LINE.match(folded):
-            head = re.split(r"[。；;!?！？]", line, maxsplit=1)[0]
-            return head[:40] + ("…" if len(head) > 40 else "")
-    return "（原文无标题）"
-
-
-def _untitled(text: str, region: str | None, year: int | None, issued: int | None, doc_type: str) -> str:
-    """A report scraped without its title: named by what was derived, never by a salutation."""
-    if region and doc_type == "法治政府建设年度报告" and year:
-        return f"{region}{year}年法治政府建设情况报告（原文无标题）"
-    if region and doc_type == "政府工作报告" and (issued or year):
-        return f"{region}{issued or (year or 0) + 1}年政府工作报告（原文无标题）"
-    if region and doc_type != "其他" and year:
-        return f"{region}{year}年{doc_type.split('/')[0]}（原文无标题）"
-    return _first_sentence(text)
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    h = "header_fields.txt"
+    return _Rules(
+        title_org=re.compile(r"^([\u4e00-\u9fff]{2,30}?(?:" + org_suffixes(short=True) + r"))(?=(?:19|20)\d{2}|关于|二〇)"),
+        body_org=re.compile(r"^\s*(?:(?:19|20)\d{2}年(?:度)?[,，、]\s*)?([\u4e00-\u9fff]{2,20}?人民政府)"),
+        title_keys=tuple(k.lower() for k in rules.words(h, "title")),
+        issuer_keys=tuple(k.lower() for k in rules.words(h, "issuer")),
+        date_keys=tuple(k.lower() for k in rules.words(h, "date")),
+        written_keys=tuple(k.lower() for k in rules.words(h, "written")),
+        url_keys=tuple(k.lower() for k in rules.words(h, "url")),
+        not_issuer=re.compile(r"(?:" + rules.alternation(h, "not issuer") + r")$"),
+        speaker_org=re.compile(r"我(?:受|代表)([\u4e00-\u9fff]{2,20}?(?:" + org_suffixes() + "))"),
+        dated_when_issued=rules.words("dates.txt", "dated when issued"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # header fields and issuer
 
-_ISSUER_KEYS = ("发布机构", "发布单位", "发文机关", "发文单位", "发布部门", "发布机关", "信息来源",
-                "来源单位", "来源", "文章来源", "所属机构", "主办单位")
-_DATE_KEYS = ("成文日期", "公开日期", "发布日期", "发文日期", "印发日期", "日期", "发布时间", "时间")
-_EMPTY = frozenset({"", "无", "暂无", "-", "—", "--", "/", "null", "none", "n/a", "空"})
-_ORG_TAIL = r"(?:人民政府办公室|人民政府办公厅|人民政府|政府办公室|司法局|司法厅|委员会|办公室|办公厅|街道办事处|管理委员会|政府|局|委)"
-_TITLE_ORG_RE = re.compile(r"^([\u4e00-\u9fff]{2,30}?" + _ORG_TAIL + r")(?=(?:19|20)\d{2}|关于|二〇)")
-_BODY_ORG_RE = re.compile(r"^\s*(?:(?:19|20)\d{2}年(?:度)?[,，、]\s*)?([\u4e00-\u9fff]{2,20}?人民政府)")
-# A newspaper or portal named as 来源 is where a page was copied from, not who issued the report.
-_NOT_ISSUER = re.compile(r"(日报|晚报|新闻|网|报社|电视台|广播|出版社|图书馆|杂志)$")
-
-
 def _fields(clean: CleanText) -> dict[str, str]:
     out: dict[str, str] = {}
     for k, v in (clean.fields or {}).items():
-        key = re.sub(r"[\s:：|]", "", fold(str(k)))
+        key = re.sub(r"[\s:：|]", "", fold(str(k))).lower()
         val = fold(str(v)).strip().strip("|").strip()
-        if key and val.lower() not in _EMPTY:
+        if key and val and not is_placeholder(val):
             out.setdefault(key, val)
     return out
 
 
+def _header_title(clean: CleanText) -> str | None:
+    """The title a page's header block states (标题: …), in its original script."""
+    keys = _rules().title_keys
+    for k, v in (clean.fields or {}).items():
+        if re.sub(r"[\s:：|]", "", fold(str(k))).lower() in keys and not is_placeholder(fold(str(v))):
+            return str(v).strip()
+    return None
+
+
+def _first(fields: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    return next((fields[k] for k in keys if k in fields), None)
+
+
 def _pick(fields: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    """The first issuer field that names an issuer (not a newspaper or portal a page was copied from)."""
     for k in keys:
-        if k in fields and not _NOT_ISSUER.search(fields[k]):
+        if k in fields and not _rules().not_issuer.search(fields[k]):
             return fields[k]
     return None
 
@@ -161,26 +102,26 @@ def _pick(fields: dict[str, str], keys: tuple[str, ...]) -> str | None:
 def _issuer(hints: dict, fields: dict[str, str], title: str, body: str, sign_org: str | None,
             statements: list[Evidence]) -> str | None:
     hinted = _hint(hints, "issuer", "publisher")
-    if hinted and fold(str(hinted)).strip() not in _EMPTY:
+    if hinted and not is_placeholder(fold(str(hinted))):
         return fold(str(hinted)).strip()
-    head = _pick(fields, _ISSUER_KEYS)
+    head = _pick(fields, _rules().issuer_keys)
     if head:
         if sign_org and sign_org != head and sign_org.endswith(head):
             return sign_org  # 县司法局 + signed 海盐县司法局
         return head
     if sign_org:
         return sign_org
-    m = _TITLE_ORG_RE.search(title)
+    m = _rules().title_org.search(title)
     if m:
         return m.group(1)
     for e in statements:
         if e.kind == "compiler":
             return e.text
         if e.kind == "speaker":
-            m = re.search(r"我(?:受|代表)([\u4e00-\u9fff]{2,20}?(?:人民政府|管理委员会|管委会))", body[:3000])
+            m = _rules().speaker_org.search(body[:3000])
             if m:
                 return m.group(1)
-    m = _BODY_ORG_RE.search(body[:80])
+    m = _rules().body_org.search(body[:80])
     return m.group(1) if m else None
 
 
@@ -201,17 +142,18 @@ _YEAR_IN_HEAD_RE = re.compile(r"((?:19|20)\d{2})\s*年")
 _REVIEW_RE = re.compile(r"((?:19|20)\d{2})\s*年(?:以来)?(?:的)?(?:主要)?(?:工作)?(?:回顾|的工作|主要工作|工作)"
                         r"|((?:19|20)\d{2})\s*年[^。\n]{0,24}?(?:工作回顾|回顾)")
 _SESSION_DATE_RE = re.compile(r"((?:19|20)\d{2})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*在[^。]{2,40}?人民代表大会")
-_ADOPTED_RE = re.compile(r"((?:19|20)\d{2})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日[^。\n]{0,50}?(?:通过|批准|印发|发布)")
 _FULL_DATE_RE = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月")
 
 
 def _years(doc_type: str, nominal: int | None, body: str, published: str | None,
-           sign_date: str | None) -> tuple[int | None, int | None]:
+           sign_date: str | None, written: str | None = None) -> tuple[int | None, int | None]:
     """(year covered, year issued). `nominal` is the year a title or a year column names: the
     covered year of an annual report (关于2021年度…), the session year of a 政府工作报告."""
     dated = int((sign_date or published)[:4]) if (sign_date or published) else None
-    if dated is None and (m := _ADOPTED_RE.search(body[:400])):
-        dated = int(m.group(1))  # （2024年4月26日…会议通过）
+    if doc_type in _rules().dated_when_issued:
+        # a notice is of the year it was written: its 成文日期, its number (〔2022〕25号), what it
+        # says it was adopted or issued on — before the date a portal put it online
+        dated = as_year(written) or text_year(body) or dated
     if doc_type == "政府工作报告":
         issued = nominal
         if issued is None:
@@ -230,7 +172,7 @@ def _years(doc_type: str, nominal: int | None, body: str, published: str | None,
             issued = review + 1
         covered = review if review is not None and review < (issued or review + 1) else (issued - 1 if issued else None)
         return covered, issued
-    if doc_type in ("提案/建议答复", "决议/决定", "实施方案/意见"):
+    if doc_type in _rules().dated_when_issued:
         year = nominal or dated
         return year, dated or year
     covered = nominal
@@ -259,13 +201,16 @@ def derive(clean: CleanText, raw: RawDocument, w: PlaceSettings = PlaceSettings(
     """Metadata for one document: container fields > header fields and title > body text."""
     hints = dict(raw.hints or {})
 
-    # Titles (original script): stated > a heading on the first lines > the file name.
-    title_hint = _hint(hints, "title")
-    stated = tidy_title(str(title_hint)) if title_hint else tidy_title(raw.title or clean.title or "")
-    stated = stated if _is_title(stated) else ""
-    heading = "" if stated else (_heading(clean.text) or "")
+    # Titles (original script): stated (a column, a page header's 标题, the page) > a heading on
+    # the first lines > the file name.
+    title_hint = _hint(hints, "title") or _header_title(clean)
+    stated = tidy_title(str(title_hint)) if title_hint else tidy_title(raw.title or "")
+    stated = stated if is_title(stated) else ""
+    # the scrape's title line (clean.title) read with what follows it: a wrapped second line, a
+    # bracketed or owner line under it (…区级部门预算 / 预算主管部门：X)
+    printed = "" if stated else (heading(clean.text) or (tidy_title(clean.title) if is_title(clean.title) else ""))
     from_file, file_year = file_title(str(hints["file_title"])) if hints.get("file_title") else (None, None)
-    title = stated or heading or from_file or ""
+    title = stated or printed or from_file or ""
     ftitle, ffile = fold(title), fold(from_file or "")
 
     body = fold(clean.text)
@@ -284,7 +229,7 @@ def derive(clean: CleanText, raw: RawDocument, w: PlaceSettings = PlaceSettings(
 
     published = (
         iso_date(_hint(hints, "published", "publish_date", "date", "pubdate"))
-        or iso_date(_pick(fields, _DATE_KEYS) or fields.get("时间") or fields.get("发布时间"))
+        or iso_date(_first(fields, _rules().date_keys))
         or sign_date
     )
     nominal = as_year(_hint(hints, "year"))
@@ -292,7 +237,8 @@ def derive(clean: CleanText, raw: RawDocument, w: PlaceSettings = PlaceSettings(
         nominal = title_year(ftitle) or npc_year(ftitle)
     if nominal is None and ffile:
         nominal = title_year(ffile) or file_year
-    year, issued_year = _years(doc_type, nominal, body, published, sign_date)
+    written = iso_date(_first(fields, _rules().written_keys))
+    year, issued_year = _years(doc_type, nominal, body, published, sign_date, written)
 
     # Place: columns > who speaks, the title, the file name, the issuer > how the text speaks of itself.
     hint_place = {k: fold(str(v)).strip() for k in ("region", "province", "city", "county")
@@ -302,9 +248,12 @@ def derive(clean: CleanText, raw: RawDocument, w: PlaceSettings = PlaceSettings(
         evidence.append(Evidence("title" if title != from_file else "file name", ftitle, w.title))
     if from_file and title != from_file:
         evidence.append(Evidence("file name", ffile, w.issuer_field))
-    header_issuer = _pick(fields, _ISSUER_KEYS) or ""
+    header_issuer = _pick(fields, _rules().issuer_keys) or ""
     if header_issuer:
         evidence.append(Evidence("issuer field", header_issuer, w.issuer_field))
+    host_place = place_of_host(str(_hint(hints, "url") or _first(fields, _rules().url_keys) or ""))
+    if host_place:
+        evidence.append(Evidence("web host", host_place, w.issuer_field))
     hinted_issuer = _hint(hints, "issuer", "publisher")
     if hinted_issuer:
         evidence.append(Evidence("issuer column", fold(str(hinted_issuer)), w.issuer_field))
@@ -314,16 +263,13 @@ def derive(clean: CleanText, raw: RawDocument, w: PlaceSettings = PlaceSettings(
     found = resolve_region(evidence, body, hint_place, national_text, w)
     place = found.place
     if hint_place.get("region") and place.region is None:
-        place.region = hint_place["region"]  # a region kb does not know, kept as stated
-    for key in ("province", "city", "county", "town", "level"):
-        v = _hint(hints, key)
-        if v:
-            setattr(place, key, fold(str(v)).strip())
+        place = replace(place, region=hint_place["region"])  # a region kb does not know, kept as stated
+    columns = {key: fold(str(v)).strip() for key in PLACE_FIELDS[1:] if (v := _hint(hints, key))}
+    place = replace(place, **columns)
 
     if not title:
-        title = _untitled(clean.text, place.region, year, issued_year, doc_type)
-    elif heading and title == heading and place.region and not re.search(r"\d{4}|[〇一二三四五六七八九]{4}年", title) \
-            and not scan_names(ftitle):
+        title = untitled(clean.text, place.region, year, issued_year, doc_type)
+    elif printed and title == printed and place.region and is_kind_only(title):
         # a printed heading that is only the kind of document (政府工作报告): say whose and which
         title = f"{issued_year or year}年{place.region}{title}" if (issued_year or year) else f"{place.region}{title}"
     return Metadata(
@@ -332,12 +278,7 @@ def derive(clean: CleanText, raw: RawDocument, w: PlaceSettings = PlaceSettings(
         year=year,
         published=published,
         issuer=issuer,
-        region=place.region,
-        province=place.province,
-        city=place.city,
-        county=place.county,
-        town=place.town,
-        level=place.level,
+        **place.as_dict(),
         issued_year=issued_year,
         region_confidence=found.confidence if place.region else None,
         region_evidence=found.summary if place.region else (found.summary or None),

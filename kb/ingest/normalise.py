@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from kb import rules
 from kb.models import CleanText
 
 # ---------------------------------------------------------------------------------------------
@@ -61,84 +62,72 @@ def fold(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# noise patterns (Simplified, half-width: they run on folded text)
+# noise patterns and header labels: data (kb/data/page_chrome.txt, kb/data/header_fields.txt),
+# Simplified and half-width: they run on folded text
 
-# Whole prompts that can sit inline, e.g. glued to the end of a one-line scrape.
-_INLINE_NOISE = re.compile(
-    r"扫一扫在手机(?:上)?(?:打开|浏览|查看|阅读)(?:当前页|本页|此页|当前页面)?"
-    r"|(?:用)?手机扫(?:一扫|描二维码)(?:打开|浏览|查看|阅读|分享)?(?:当前页|本页|此页)?"
-    r"|您(?:访问|即将访问|点击)的链接即将离开[“\"'「]?[^”\"'」\n]{1,30}[”\"'」]?(?:门户)?网站"
-    r"[ \t]*[,,。]?[ \t]*是否继续[??]?"
-    r"|(?:您)?即将离开本(?:站|网站)[^\n]{0,30}?是否继续[??]?"
-)
 
-_LOCATION_PREFIX = re.compile(r"^(?:当前位置|您的位置|您现在的位置|您当前的位置|您当前所在位置|所在位置)\s*:?")
+@dataclass(frozen=True)
+class _Rules:
+    inline: re.Pattern[str]  # prompts that can sit inline
+    location: re.Pattern[str]  # breadcrumb openers
+    home: frozenset[str]
+    chrome: frozenset[str]  # a share/font-size/print bar is nothing but these words
+    weak_chrome: frozenset[str]
+    line: re.Pattern[str]  # whole lines of chrome
+    copyright: re.Pattern[str]
+    footer: re.Pattern[str]  # too generic to drop anywhere but at the end of a page
+    trailer: re.Pattern[str]  # opens what a portal appends after the article
+    label: re.Pattern[str]  # a header field's label and its colon
+    placeholders: frozenset[str]
+    title_words: tuple[str, ...]  # a heading names a document when it holds one of these
+    title_ends: tuple[str, ...]  # … or ends with one of these
+
+
+def _regex(name: str, section: str) -> str:
+    return "|".join(f"(?:{line})" for line in rules.lines(name, section))
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    chrome, header = "page_chrome.txt", "header_fields.txt"
+    # Labels may be letter-spaced (来  源:); longest first so 发布日期 wins over 日期.
+    labels = rules.longest_first(header, "labels")
+    return _Rules(
+        inline=re.compile(_regex(chrome, "inline")),
+        location=re.compile(r"^(?:" + rules.alternation(chrome, "location") + r")\s*:?"),
+        home=rules.word_set(chrome, "home"),
+        chrome=frozenset(w.lower() for w in rules.words(chrome, "chrome")),
+        weak_chrome=frozenset(w.lower() for w in rules.words(chrome, "weak chrome")),
+        line=re.compile(_regex(chrome, "line")),
+        copyright=re.compile(r"[^。;;!!??]{0,60}(?:" + rules.alternation(chrome, "copyright")
+                             + r")[^。;;!!??]{0,80}", re.IGNORECASE),
+        footer=re.compile(_regex(chrome, "footer")),
+        trailer=re.compile(r"(?:" + rules.alternation(chrome, "trailer") + r")\s*(?:[::]|>>)?.{0,20}"),
+        label=re.compile(r"(?<![^\s|])(" + "|".join(r"[ \u3000]*".join(map(re.escape, label)) for label in labels)
+                         + r")[ \u3000]*:", re.IGNORECASE),
+        placeholders=frozenset(w.lower() for w in rules.words(header, "placeholders")),
+        title_words=rules.longest_first("titles.txt", "title words"),
+        title_ends=rules.longest_first("titles.txt", "title ends"),
+    )
+
+
+def label_pattern() -> re.Pattern[str]:
+    """A header field's label and its colon (标题: , 发 布 机 构：), from kb/data/header_fields.txt."""
+    return _rules().label
+
+
+def is_placeholder(value: str) -> bool:
+    """无, 暂无, --, null …: a field printed without a value."""
+    return value.strip().lower() in _rules().placeholders
+
+
 _CRUMB_SPLIT = re.compile(r"\s*(?:>>|»|›|>|>|→)\s*")
-_HOME = {"首页", "网站首页", "主页", "本站首页", "门户首页"}
-
-# A share/font-size/print bar is nothing but these words (and brackets/separators).
-_CHROME_WORDS = {
-    "分享", "分享到", "分享至", "分享本文", "字号", "字体", "字体大小", "默认", "打印", "打印本页", "打印此页",
-    "打印文章", "打印本文", "关闭", "关闭窗口", "关闭本页", "关闭页面", "收藏", "加入收藏", "收藏本页", "返回",
-    "返回顶部", "返回首页", "顶部", "纠错", "我要纠错", "微信", "微博", "新浪微博", "腾讯微博", "qq空间", "qq",
-    "朋友圈", "豆瓣", "扫一扫", "复制链接", "保存", "首页", "视力保护色", "背景色", "无障碍", "长者模式",
-    "繁体", "简体", "繁体版", "简体版", "阅读次数", "浏览次数", "打印页面", "小字", "大字", "中字",
-    "下载", "全屏", "加大", "还原", "减小", "放大", "缩小", "分享到微信", "分享到微博", "分享到qq", "×", "x",
-    "收藏本文", "字号大小",
-}  # fmt: skip
-_WEAK_CHROME = {"大", "中", "小", "简", "繁", "默认", "返回", "保存", "顶部", "微信", "微博", "qq"}
 _CHROME_SPLIT = re.compile(r"[\s::【】\[\]()()|/·•,,、<>《》]+")
-
-_LINE_NOISE = re.compile(
-    r"(?:此(?:信息|页面|文件|文章)|该(?:信息|页面|文件|文章))?已归档"
-    r"|(?:上一篇|下一篇|上一条|下一条|上一页|下一页)\s*[::].{0,80}"
-    r"|(?:相关链接|相关文章|相关阅读|相关新闻|相关文件|相关稿件|相关报道|相关文档|相关附件|相关专题)\s*(?:[::]|>>)?"
-    r"|[》>]*\s*点击(?:图片)?进入专题\s*[《<]*"
-    r"|[^\n]{0,80}(?:记者|通讯员|摄影)[ \u4e00-\u9fff·]{1,14}摄"  # a photo's caption and credit
-    r"|是否继续[??]?|(?:继续访问|放弃)(?:\s+(?:继续访问|放弃))*"
-)
-# Copyright/licence lines; a sentence that merely mentions 版权 is not one.
-_COPYRIGHT = re.compile(r"[^。;;!!??]{0,60}(?:版权所有|ICP备|公网安备|网站标识码|Copyright|©)[^。;;!!??]{0,80}", re.IGNORECASE)
-# Footer lines too generic to drop anywhere but at the very end of a page.
-_FOOTER_NOISE = re.compile(
-    r"(?:主办单位|承办单位|主办|承办|协办单位|技术支持|运维单位|维护单位|网站地图|联系我们|网站声明|隐私声明|编辑)"
-    r"(?:\s*[::|].{0,80})?"
-    r"|[(（]\s*来源\s*[::][^)）]{1,40}[)）]"
-)
-# Whole lines that open what a portal appends after an article (related links, the editor, the QR
-# prompt): in the last fifth of a page, everything from such a line on is the portal's, not the report's.
-_TRAILER = re.compile(
-    r"(?:相关链接|相关文章|相关阅读|相关新闻|相关文件|相关稿件|相关报道|相关文档|相关附件|相关专题|责任编辑|扫一扫在手机打开当前页)"
-    r"\s*(?:[::]|>>)?.{0,20}"
-)
 _SHORT_LINE = 10  # characters: the pieces of a share/font-size bar spread one per line
-
-# ---------------------------------------------------------------------------------------------
-# header fields
-
-_LABELS = (
-    "索引号", "信息索引号", "索引", "主题分类", "体裁分类", "组配分类", "服务对象分类", "信息分类", "信息类别",
-    "发文机关", "发文机构", "发布机构", "发布单位", "发文单位", "公开主体", "信息公开主体", "生成机构",
-    "所属机构", "责任部门", "文号", "发文字号", "文件编号", "成文日期", "发文日期", "发布日期", "公开日期",
-    "生成日期", "生效日期", "废止日期", "实施日期", "印发日期", "日期", "发布时间", "发表时间", "时间", "更新时间", "来源",
-    "信息来源", "文章来源", "公开方式", "公开形式", "公开范围", "公开时限", "有效性", "时效性", "效力状态",
-    "主题词", "关键词", "标题", "信息名称", "文件名称", "作者", "责任编辑", "浏览次数", "浏览量", "点击数",
-    "点击量", "访问量", "阅读量", "阅读次数",
-)  # fmt: skip
-# Labels may be letter-spaced (来  源:); longest first so 发布日期 wins over 日期.
-_LABEL_RE = re.compile(
-    r"(?<![^\s|])("
-    + "|".join(r"[ \u3000]*".join(map(re.escape, label)) for label in sorted(_LABELS, key=len, reverse=True))
-    + r")[ \u3000]*:"
-)
-_PLACEHOLDERS = {"无", "暂无", "-", "--", "—", "/", "null", "none", "空", "未知"}
 
 # ---------------------------------------------------------------------------------------------
 # title and body shape
 
-_TITLE_WORDS = re.compile(
-    r"报告|情况|答复|复函|回复|函$|通知|意见|决定|决议|总结|方案|规划|要点|公告|通报|办法|计划|纲要|工作|建设|批复|说明|讲话|白皮书|年报"
-)
 # headings as folded text shows them (full-width brackets and dots are already ASCII)
 _ENUMERATOR = re.compile(
     r"^(?:[一二三四五六七八九十百]+[、.]|\([一二三四五六七八九十\d]+\)|\d+[、.]|第[一二三四五六七八九十\d]+[章节条部分])"
@@ -154,44 +143,46 @@ _MAX_HEADER_EXTRAS = 6
 
 def _is_crumb(s: str) -> bool:
     """Breadcrumb trails: 当前位置…, '>> a >> b', '首页 > a > b'."""
-    if _LOCATION_PREFIX.match(s) or s.startswith((">>", "»", "›")):
+    if _rules().location.match(s) or s.startswith((">>", "»", "›")):
         return True
     if len(s) > 150 or _SENTENCE_END.search(s):
         return False
     parts = [p for p in _CRUMB_SPLIT.split(s) if p]
     if len(parts) < 2 or any(len(p) > 30 for p in parts):
         return False
-    return parts[0] in _HOME or bool(re.search(r">>|»|›", s))
+    return parts[0] in _rules().home or bool(re.search(r">>|»|›", s))
 
 
 def _is_chrome_bar(s: str) -> bool:
     """A share/font-size/print bar: only chrome words, at least one of them unambiguous."""
     if len(s) > 80:
         return False
+    r = _rules()
     words = [w.lower() for w in _CHROME_SPLIT.split(s) if w]
-    if not words or any(w not in _CHROME_WORDS and w not in _WEAK_CHROME for w in words):
+    if not words or any(w not in r.chrome and w not in r.weak_chrome for w in words):
         return False
-    return any(w not in _WEAK_CHROME for w in words)
+    return any(w not in r.weak_chrome for w in words)
 
 
 def _is_noise(s: str) -> bool:
     """True if a folded, stripped line or cell is page chrome wherever it appears."""
     if not s or len(s) > 200:
         return False
-    return _is_crumb(s) or _is_chrome_bar(s) or bool(_LINE_NOISE.fullmatch(s) or _COPYRIGHT.fullmatch(s))
+    return _is_crumb(s) or _is_chrome_bar(s) or bool(_rules().line.fullmatch(s) or _rules().copyright.fullmatch(s))
 
 
 def _is_footer_noise(s: str) -> bool:
-    return _is_noise(s) or bool(_FOOTER_NOISE.fullmatch(s))
+    return _is_noise(s) or bool(_rules().footer.fullmatch(s))
 
 
 def looks_like_title(s: str) -> bool:
     """A short heading line naming the document (关于…的报告, …年度法治政府建设工作情况); `s` folded."""
     if not 5 <= len(s) <= 80 or s[-1] in "。,,;;::!!??、":
         return False
-    if _ENUMERATOR.match(s) or _DATE_ONLY.fullmatch(s) or _LABEL_RE.match(s):
+    if _ENUMERATOR.match(s) or _DATE_ONLY.fullmatch(s) or _rules().label.match(s):
         return False
-    return len(_CJK.findall(s)) >= 4 and bool(_TITLE_WORDS.search(s))
+    r = _rules()
+    return len(_CJK.findall(s)) >= 4 and (any(w in s for w in r.title_words) or s.endswith(r.title_ends))
 
 
 def _looks_like_body(s: str) -> bool:
@@ -224,7 +215,7 @@ def _cells(line: str) -> list[_Cell]:
 
 def _field_pairs(cell: _Cell) -> list[tuple[str, str]] | None:
     """label→value pairs if the cell starts with a known header label, else None."""
-    matches = list(_LABEL_RE.finditer(cell.folded))
+    matches = list(_rules().label.finditer(cell.folded))
     if not matches or cell.folded[: matches[0].start()].strip():
         return None
     pairs = []
@@ -237,7 +228,7 @@ def _field_pairs(cell: _Cell) -> list[tuple[str, str]] | None:
 
 def _store(fields: dict[str, str], label: str, value: str) -> None:
     value = value.strip()
-    if value and fold(value).lower() not in _PLACEHOLDERS:
+    if value and not is_placeholder(fold(value)):
         fields.setdefault(label, value)
 
 
@@ -268,7 +259,7 @@ class _Header:
 def _cut_inline(line: str, folded: str) -> str | None:
     """The line without inline prompts (matched on its folded form); None if nothing else was on it."""
     pieces, last = [], 0
-    for m in _INLINE_NOISE.finditer(folded):
+    for m in _rules().inline.finditer(folded):
         pieces.append(line[last : m.start()])
         last = m.end()
     if not pieces:
@@ -302,7 +293,7 @@ def _drop_chrome_runs(lines: list[str]) -> list[str]:
                 i = j
                 continue
             # a breadcrumb's tail: 您的位置: / 首页 / > / 要闻 / 要闻, then the title
-            if _LOCATION_PREFIX.match(fold(run[0].strip())):
+            if _rules().location.match(fold(run[0].strip())):
                 i = j
                 continue
         out.append(lines[i])
@@ -317,8 +308,9 @@ def _join_split_fields(lines: list[str]) -> list[str]:
     while i < len(lines):
         line = lines[i]
         folded = fold(line.strip())
-        if (i + 1 < len(lines) and _LABEL_RE.fullmatch(folded) and lines[i + 1].strip()
-                and len(lines[i + 1].strip()) <= 40 and not _LABEL_RE.match(fold(lines[i + 1].strip()))
+        label = _rules().label
+        if (i + 1 < len(lines) and label.fullmatch(folded) and lines[i + 1].strip()
+                and len(lines[i + 1].strip()) <= 40 and not label.match(fold(lines[i + 1].strip()))
                 and not _is_noise(fold(lines[i + 1].strip()))):
             out.append(f"{line.strip()} {lines[i + 1].strip()}")
             i += 2
@@ -329,11 +321,11 @@ def _join_split_fields(lines: list[str]) -> list[str]:
 
 
 def _cut_trailer(lines: list[str]) -> list[str]:
-    """Drop what a portal appends after the article (see _TRAILER)."""
+    """Drop what a portal appends after the article (the [trailer] words of kb/data/page_chrome.txt)."""
     if len(lines) < 10:
         return lines
     for i in range(int(len(lines) * 0.8), len(lines)):
-        if _TRAILER.fullmatch(fold(lines[i].strip())):
+        if _rules().trailer.fullmatch(fold(lines[i].strip())):
             return lines[:i]
     return lines
 

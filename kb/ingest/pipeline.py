@@ -18,14 +18,9 @@ from pathlib import Path
 from kb import failpoints, limits
 from kb.index.store import Store, embed_input
 from kb.ingest.chunk import chunk
-from kb.ingest.load import (
-    LoadError,
-    LoadWarning,
-    Skipped,
-    iter_files,
-    load_bytes,
-    read_file,
-)
+from kb.ingest.load import load_bytes, read_file
+from kb.ingest.problems import LoadError, LoadWarning, Skipped
+from kb.ingest.walk import iter_files
 from kb.ingest.metadata import derive
 from kb.ingest.normalise import clean, fold
 from kb.limits import LimitExceeded, Limits
@@ -216,12 +211,7 @@ def read_inputs(
     """Parse every input (no writes) under `options` (limits default: the CLI's); problems go into the
     report, one line per file or JSONL line. `sources` names what to record for a path instead of
     the path itself (an upload saved in a temporary folder)."""
-    files: list[Path] = []
-    for item in iter_files(paths):
-        if isinstance(item, LoadError):
-            report.problem(item)
-        else:
-            files.append(item)
+    files = input_files(paths, report)
     plans = []
     with limits.applied(options.limits):
         for i, path in enumerate(_progress(files, progress)):
@@ -232,6 +222,19 @@ def read_inputs(
                 plans.append(plan)
             failpoints.hit("ingest.parsed")
     return plans
+
+
+def input_files(paths: Iterable[str | Path], report: IngestReport) -> list[Path]:
+    """The files the inputs name (walk.iter_files), each once; a missing path, a broken symlink, a
+    symlink loop or an unsupported file in a folder goes into the report. Local and Ray ingests
+    both start here."""
+    files: list[Path] = []
+    for item in iter_files(paths):
+        if isinstance(item, LoadError):
+            report.problem(item)
+        else:
+            files.append(item)
+    return files
 
 
 def plan_file(store: Store, path: Path, report: IngestReport, reparse: bool, alias: str | None = None,

@@ -21,11 +21,13 @@ import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 
+from kb import rules
 from kb.ingest.normalise import fold
-from kb.models import Document
+from kb.models import Document, PlaceFields
 
 __all__ = [
-    "LEVEL_ORDER", "Mention", "Place", "RegionGazetteer", "Unit", "gazetteer", "place_of", "scan", "short_name",
+    "LEVEL_ORDER", "Mention", "RegionGazetteer", "Unit", "gazetteer", "inside_a_word", "needs_corroboration",
+    "place_of", "place_of_host", "scan", "short_name",
 ]
 
 LEVEL_ORDER = {"national": 0, "province": 1, "city": 2, "county": 3, "town": 4}
@@ -50,22 +52,7 @@ class Unit:
         return other.name == self.name or other.name in self.ancestors
 
 
-@dataclass
-class Place:
-    """Where a document is from, as stored in Metadata (full names)."""
-
-    region: str | None = None
-    province: str | None = None
-    city: str | None = None
-    county: str | None = None
-    town: str | None = None
-    level: str | None = None
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {k: getattr(self, k) for k in ("region", "province", "city", "county", "town", "level")}
-
-
-def place_from_units(units: list[Unit], support: set[str]) -> Place:
+def place_from_units(units: list[Unit], support: set[str]) -> PlaceFields:
     """One name may denote several units (阳城镇 ×5, 龙华区 ×2): narrow them by the other place
     names the document states (`support`), then keep only what every remaining candidate agrees on."""
     scored = [(sum(1 for a in u.ancestors if a in support), u) for u in units]
@@ -77,12 +64,9 @@ def place_from_units(units: list[Unit], support: set[str]) -> Place:
         vals = {getattr(u, attr) for u in cands}
         return vals.pop() if len(vals) == 1 else None
 
-    place = Place(region=u0.name, level=u0.level, province=agreed("province"), city=agreed("city"))
-    if u0.level in ("county", "town"):
-        place.county = agreed("county")
-    if u0.level == "town":
-        place.town = u0.name
-    return place
+    return PlaceFields(region=u0.name, level=u0.level, province=agreed("province"), city=agreed("city"),
+                       county=agreed("county") if u0.level in ("county", "town") else None,
+                       town=u0.name if u0.level == "town" else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,7 +188,12 @@ def warm() -> None:
 _COMMON_WORD_FREQ = 200
 # A word that starts at a name's last character and continues it as an office or a part of the
 # place (深圳市委, 市政府, 市长, 市区, 县城, 区内 …) does not cut the name.
-_CONTINUATIONS = frozenset("委政长人级直属民纪监辖党内外区县城镇乡村郊")
+# (the [continuations] of kb/data/places.txt)
+
+
+@lru_cache(maxsize=1)
+def _continuations() -> frozenset[str]:
+    return rules.word_set("places.txt", "continuations")
 
 
 @lru_cache(maxsize=1)
@@ -212,6 +201,26 @@ def _common_words() -> frozenset[str]:
     from kb.index.tokenize import dictionary
 
     return frozenset(w for w, (freq, _) in dictionary().items() if 2 <= len(w) <= 4 and freq >= _COMMON_WORD_FREQ)
+
+
+def inside_a_word(text: str, start: int, end: int) -> bool:
+    """Is text[start:end] the start of a longer common word (新华 in 新华社, 长治 in 长治久安)? A word
+    that goes on with a unit's kind or an office (长治市, 新华区委) does not count."""
+    words = _common_words()
+    if end < len(text) and (text[end] in _continuations() or text[end] in "市州盟旗"):
+        return False
+    return any(text[start : start + length] in words for length in range(end - start + 1, 5) if start + length <= len(text))
+
+
+def needs_corroboration(alias: str) -> bool:
+    """A short name that several units share (和平, 朝阳, 长安, 城关) or that is an ordinary word
+    (光明, 大同, 新华: frequent in jieba's dictionary and not tagged a place) says little alone."""
+    from kb.index.tokenize import dictionary
+
+    if len(gazetteer().by_alias.get(alias, ())) > 1:
+        return True
+    entry = dictionary().get(alias)
+    return entry is not None and entry[0] >= _COMMON_WORD_FREQ and entry[1] != "ns"
 
 
 def cut_by_a_word(text: str, start: int, end: int) -> bool:
@@ -231,7 +240,7 @@ def cut_by_a_word(text: str, start: int, end: int) -> bool:
         for p in range(max(start + 1, end - length + 1), end):  # words crossing the end
             w = text[p : p + length]
             if len(w) == length and w in words and rest_is_word(text[start:p]):
-                if p == end - 1 and w[1] in _CONTINUATIONS:
+                if p == end - 1 and w[1] in _continuations():
                     continue
                 return True
     return False
@@ -240,13 +249,18 @@ def cut_by_a_word(text: str, start: int, end: int) -> bool:
 # ---------------------------------------------------------------------------------------------
 # finding names in text
 
-# Full names that are also ordinary words in report prose (主城区, 郊区, 新区 …): never matched in
-# running text.
-_GENERIC_NAMES = frozenset(
-    "城区 郊区 矿区 东区 西区 南区 北区 中区 新区 市中区 市辖区 林区 全市 全县 全区 全镇 全乡 本市 高新区 开发区 "
-    "经济开发区 经济技术开发区 高新技术产业开发区 工业园区 示范区 新城区 老城区 主城区".split()
-)
-_TOWN_SUFFIXES = ("镇", "乡", "街道", "苏木")
+@lru_cache(maxsize=1)
+def _generic_names() -> frozenset[str]:
+    """Full names that are also ordinary words in report prose (主城区, 郊区, 新区 …): never matched
+    in running text ([generic names] of kb/data/places.txt)."""
+    return rules.word_set("places.txt", "generic names")
+
+
+@lru_cache(maxsize=1)
+def town_suffixes() -> tuple[str, ...]:
+    return rules.longest_first("places.txt", "town suffixes")
+
+
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -284,9 +298,9 @@ def scan(text: str, aliases: bool = False, prose: bool = True) -> list[Mention]:
                 continue
             units = g.by_name[s]
             if s != text:
-                if s in _GENERIC_NAMES:
+                if s in _generic_names():
                     continue
-                units = [u for u in units if u.level != "town" or (len(s) >= 3 and s.endswith(_TOWN_SUFFIXES))]
+                units = [u for u in units if u.level != "town" or (len(s) >= 3 and s.endswith(town_suffixes()))]
                 if not units or cut_by_a_word(text, start, i + 1):
                     continue
             if prose and length == 2 and start > 0 and _HAN.match(text[start - 1]) and text[start - 1] not in "省市州盟":
@@ -297,7 +311,8 @@ def scan(text: str, aliases: bool = False, prose: bool = True) -> list[Mention]:
         for i in range(n):
             for length in range(min(g.max_alias, n - i), 1, -1):
                 s = text[i : i + length]
-                if s in g.by_alias and (s == text or not cut_by_a_word(text, i, i + length)):
+                if s in g.by_alias and (s == text or not (cut_by_a_word(text, i, i + length)
+                                                          or inside_a_word(text, i, i + length))):
                     found.append(Mention(i, i + length, s, tuple(g.by_alias[s]), True))
                     break
     # Keep the longest first, then drop overlaps.
@@ -329,12 +344,14 @@ def place_of(name: str, province: str | None = None) -> dict[str, str | None]:
 # ---------------------------------------------------------------------------------------------
 # the region names of a corpus (what a query naming a region is matched against)
 
-_ADMIN_SUFFIX = re.compile(r"(特别行政区|自治区|自治州|自治县|新区|街道|省|市|区|县|镇|乡)$")
+@lru_cache(maxsize=1)
+def _admin_suffix() -> re.Pattern[str]:
+    return re.compile(r"(?:" + rules.alternation("places.txt", "admin suffixes") + r")$")
 
 
 def short_name(name: str) -> str:
     """密云区 → 密云, 浙江省 → 浙江: the form people write in questions."""
-    stem = _ADMIN_SUFFIX.sub("", name)
+    stem = _admin_suffix().sub("", name)
     return stem if len(stem) >= 2 else name
 
 
@@ -396,3 +413,25 @@ class RegionGazetteer:
             if name not in names:
                 names.append(name)
         return names
+
+
+# ---------------------------------------------------------------------------------------------
+# web hosts
+
+
+@lru_cache(maxsize=1)
+def _hosts() -> tuple[tuple[str, str], ...]:
+    rows = (line.split() for line in rules.lines("hosts.txt"))
+    return tuple(sorted(((r[0].lower(), r[1]) for r in rows if len(r) >= 2), key=lambda r: -len(r[0])))
+
+
+def place_of_host(url: str | None) -> str | None:
+    """The place a government web host publishes for (www.sz.gov.cn → 深圳市), from kb/data/hosts.txt."""
+    if not url:
+        return None
+    m = re.match(r"^\s*(?:[a-z][a-z0-9+.-]*://)?([^/\s:?#]+)", url.strip().lower())
+    host = m.group(1) if m else ""
+    for suffix, place in _hosts():
+        if host == suffix or host.endswith("." + suffix):
+            return place
+    return None

@@ -426,6 +426,21 @@ class Searcher:
                 break
         return hits
 
+    # ---- what the atlas and region pages ask (kb/answer/atlas.py, profile.py) --------------------
+    def by_document(self, chunk_ids) -> dict[str, list[int]]:
+        """The given chunk ids that are in the loaded index, grouped by document: doc_id → chunk ids,
+        documents and chunks in index order (chunks of a document deleted since are left out)."""
+        mask = np.isin(self.bm25.chunk_ids, np.asarray(list(chunk_ids), dtype=np.int64))
+        out: dict[str, list[int]] = {}
+        for chunk_id, doc_index in zip(self.bm25.chunk_ids[mask].tolist(), self.row_doc[mask].tolist()):
+            if doc_index >= 0:
+                out.setdefault(self._doc_order[doc_index], []).append(int(chunk_id))
+        return out
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        """A document's passages, in reading order."""
+        return self.store.chunks_of(doc_id)
+
 
 def _without_leading_verbs(tokens: list[str]) -> str:
     """A defined name without the verbs that introduce it (推行 首违不罚清单 → 首违不罚清单)."""

@@ -117,6 +117,7 @@ def passages(cur: Current, result, terms: list[str]) -> None:
     hits = result.hits
     if not hits:
         st.info(r.md_escape(f"没有找到与“{result.query}”相关的段落。") + " 可以换个说法、去掉引号，或放宽左侧的筛选条件。")
+        drawn(result)
         return
     st.subheader(f"原文段落（{len(hits)}）")
     downloads("results", result.query, "段落", [hits_table(hits)], hits_markdown(hits))
@@ -126,6 +127,13 @@ def passages(cur: Current, result, terms: list[str]) -> None:
     if came_from is not None and any(h.chunk.chunk_id == came_from for h in hits):
         st.html(f"<script>document.getElementById('kb-passage-{int(came_from)}')?.scrollIntoView({{block:'center'}})</script>",
                 unsafe_allow_javascript=True)
+    drawn(result)
+
+
+def drawn(result) -> None:
+    """Last on the page: the marker saying this query's results are drawn (the browser tests wait on it)."""
+    run = st.session_state["results_drawn"] = st.session_state.get("results_drawn", 0) + 1
+    st.html(r.results_marker(result.query, result.hits, run))
 
 
 def passage(cur: Current, hit, terms: list[str], current: bool) -> None:

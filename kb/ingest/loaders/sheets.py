@@ -80,7 +80,7 @@ def _cell(value: object) -> str:
 
 def rows_to_documents(path: str, sheets: Iterable[tuple[str, list[list[object]]]], stem: str):
     """Documents (or error values) from the rows of each sheet; see the module docstring."""
-    from kb.ingest.load import LoadError
+    from kb.ingest.problems import LoadError
 
     out: list[RawDocument | LoadError] = []
     sheets = list(sheets)
