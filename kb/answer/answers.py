@@ -427,23 +427,19 @@ class Answerer:
 
     def _figures_within(self, p: Practice | None, indicator: str, filters: Filters) -> tuple[list[Figure], list[Hit]]:
         """The figures stated inside `filters`, and the passages searched for them."""
-        if p is not None and p.attested:
-            ids = self.s.rows_stating(p, filters)
-            hits = self.s.search(indicator, k=min(len(ids), self.cfg.deep), filters=filters, infer_filters=False,
-                                 depth=min(len(ids), self.cfg.deep), restrict=ids) if ids else []
-        else:
-            hits = []
+        ids = self.s.rows_stating(p, filters) if p is not None else []
+        hits = self.s.search(indicator, k=min(len(ids), self.cfg.deep), filters=filters, infer_filters=False,
+                             depth=min(len(ids), self.cfg.deep), restrict=ids) if ids else []
         if indicator:  # a table names its cells by row and column: passages that need not state it whole
             seen_ids = {h.chunk.chunk_id for h in hits}
             more = self.s.search(indicator, k=self.cfg.deep, filters=filters, infer_filters=False, depth=self.cfg.deep)
             tables = self.s.table_passages(h.chunk.chunk_id for h in more if h.chunk.chunk_id not in seen_ids)
-            hits += [h for h in more if h.chunk.chunk_id in tables or (p is None or not p.attested)
-                     and h.chunk.chunk_id not in seen_ids]
+            hits += [h for h in more if h.chunk.chunk_id not in seen_ids and (h.chunk.chunk_id in tables or p is None)]
         figures: list[Figure] = []
         seen: set[tuple[str, int]] = set()
         tables = self.s.table_passages(h.chunk.chunk_id for h in hits)
         for h in hits:
-            found = figures_in(h.chunk, p) if p is not None and p.attested else extract_figures(h.chunk, indicator)
+            found = figures_in(h.chunk, p) if p is not None else extract_figures(h.chunk, indicator)
             if p is not None and h.chunk.chunk_id in tables:  # a cell of a flattened table
                 found += [f for f in table_figures(h.chunk, p, tables[h.chunk.chunk_id])
                           if all(f[2] + f[3] <= g[2] or g[2] + g[3] <= f[2] for g in found)]

@@ -15,7 +15,9 @@ flattened beyond reading gives its last number as the 总计 when the table name
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
+from kb import rules
 from kb.models import Chunk
 from kb.query.question import Practice
 
@@ -58,39 +60,88 @@ _TOTAL = re.compile(r"总计|合计")
 _LABEL_NUMBERING = re.compile(r"^[\s（(]*[一二三四五六七八九十0-9]+[、.．)）]\s*")
 
 
+def has_table_row(text: str) -> bool:
+    """Does the text hold a line that is a label followed by numbers, or numbers only (a flattened
+    table's row)?"""
+    return _ROW.search(text) is not None or _NUMBERS_ONLY.search(text) is not None
+
+
+_NUMBERS_ONLY = re.compile(rf"^[ \t\u3000]*(?P<cells>{_CELL}(?:[ \t\u3000]+{_CELL})+)[ \t\u3000]*$", re.M)
+
+
+@lru_cache(maxsize=1)
+def _templates() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(squashed title, column names) of the tables kb/data/tables.txt knows."""
+    from kb.index.phrases import squash
+
+    return tuple((squash(title), rules.words("tables.txt", title)) for title in rules.sections("tables.txt") if title)
+
+
+def _template_before(context: str, at: int) -> tuple[str, tuple[str, ...]] | None:
+    """The known table whose title is printed last before position `at` (squash-insensitive)."""
+    from kb.index.phrases import phrase_pattern
+
+    best = None
+    for title, columns in _templates():
+        found = [m.start() for m in phrase_pattern(title).finditer(context, 0, at)]
+        if found and (best is None or found[-1] > best[0]):
+            best = (found[-1], title, columns)
+    return (best[1], best[2]) if best else None
+
+
 def table_cells(text: str, before: str = "") -> list[tuple[str, str, int, int]]:
     """(row label · column, value, position, length) of every cell of the flattened tables in `text`.
     `before`: the document text just before it, where a header cut off by the passage's start is."""
     out = []
-    context = before[-1500:]
-    headers = [(m.start() - len(context), m.group().split()) for m in _HEADER.finditer(context + text)]
-    for m in _ROW.finditer(text):
-        label = m.group("label").strip()
+    context = before[-3000:]
+    whole = context + text
+    headers = [(m.start() - len(context), m.group().split()) for m in _HEADER.finditer(whole)]
+    rows = [(m, m.group("label").strip()) for m in _ROW.finditer(text)]
+    rows += [(m, "") for m in _NUMBERS_ONLY.finditer(text)]
+    for m, label in rows:
         if len(label) > 60 or label.endswith(("。", "；", "：", ":")):
             continue
         cells = [(c.group(), m.start("cells") + c.start()) for c in re.finditer(_CELL, m.group("cells"))]
+        name = _LABEL_NUMBERING.sub("", label)
+        template = _template_before(whole, len(context) + m.start())
+        if template and len(template[1]) == len(cells):
+            title, columns = template
+            row = f"{title}{name}"  # the table's title says what its rows count (…申请情况)
+            out += [(f"{row}·{col}", value, at, len(value)) for col, (value, at) in zip(columns, cells)]
+            continue
+        if not label:
+            continue
         above = [cols for at, cols in headers if at < m.start()]
         columns = above[-1][1:] if above and len(above[-1]) - 1 == len(cells) else None
-        name = _LABEL_NUMBERING.sub("", label)
         if columns:
             out += [(f"{name}·{col}", value, at, len(value)) for col, (value, at) in zip(columns, cells)]
         elif len(cells) == 1:
             out.append((name, cells[0][0], cells[0][1], len(cells[0][0])))
-        elif _TOTAL.search((context + text)[max(0, len(context) + m.start() - 400) : len(context) + m.start()]):
+        elif _TOTAL.search(whole[max(0, len(context) + m.start() - 400) : len(context) + m.start()]):
             value, at = cells[-1]
             out.append((f"{name}（总计）", value, at, len(value)))
     return out
 
 
 def table_figures(chunk: Chunk, practice: Practice, before: str = "") -> list[tuple[str, str, int, int]]:
-    """The table cells of a passage whose row (and column) name states the indicator."""
+    """The table cells of a passage whose names state the indicator: where the row label alone states
+    it, the row's 总计 (or its only cell); else each cell whose row and column together state it."""
     from kb.ingest.normalise import fold
 
+    rows: dict[int, list[tuple[str, str, int, int]]] = {}
+    for cell in table_cells(chunk.text, before):
+        rows.setdefault(chunk.text.rfind("\n", 0, cell[2]) + 1, []).append(cell)
     out = []
-    for name, value, at, length in table_cells(chunk.text, before):
-        if practice.find(fold(name.replace("·", ""))) is not None:
-            start = chunk.text.rfind("\n", 0, at) + 1
-            out.append((name, value, start, at + length - start))
+    for cells in rows.values():
+        label = cells[0][0].split("·")[0].replace("（总计）", "")
+        if len(cells) > 1 and practice.find(fold(label)) is not None:
+            total = [c for c in cells if _TOTAL.search(c[0].split("·")[-1])]
+            out += total[-1:] if total else []
+            continue
+        stated = [(st, c) for c in cells if (st := practice.find(fold(c[0].replace("·", "")))) is not None]
+        if stated:  # the cell whose name states it most closely (行政复议结果纠正, not 复议后起诉结果纠正)
+            best = max((round(st.rank, 6), -(st.end - st.start)) for st, _ in stated)
+            out += [c for st, c in stated if (round(st.rank, 6), -(st.end - st.start)) == best]
     return out
 
 

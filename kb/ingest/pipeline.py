@@ -19,10 +19,10 @@ from kb import failpoints, limits
 from kb.index.store import Store, embed_input
 from kb.ingest.chunk import chunk
 from kb.ingest.load import load_bytes, read_file
-from kb.ingest.problems import LoadError, LoadWarning, Skipped
-from kb.ingest.walk import iter_files
 from kb.ingest.metadata import derive
 from kb.ingest.normalise import clean, fold
+from kb.ingest.problems import LoadError, LoadWarning, Skipped
+from kb.ingest.walk import iter_files
 from kb.limits import LimitExceeded, Limits
 from kb.models import Document, RawDocument
 from kb.settings import ChunkSettings, PlaceSettings, Settings

@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 from kb import rules
 from kb.index.tokenize import dictionary, is_verb, stopwords
 from kb.query.evidence import Statement, UnitHit, describe, related_parts, statements
-from kb.query.units import Concept, Unit, concept, split_joined, synonym_groups  # noqa: F401 (re-exported)
+from kb.query.units import INDICATOR_ENDS, Concept, Unit, concept, split_joined, synonym_groups  # noqa: F401
 from kb.query.units import Corpus as UnitCorpus
 from kb.query.units import words as unit_words
 from kb.settings import EvidenceSettings
@@ -296,7 +296,6 @@ def read_question(folded: str, phrases: tuple[str, ...], names: Iterable[str], c
     return Reading(intent, best[1] if best else None, words)
 
 
-INDICATOR_ENDS = ("率", "数", "量", "额", "比例", "占比", "比重", "指数")
 
 
 def indicator_of(practice: Practice, corpus: Corpus, stated: Callable[[Practice], bool]) -> Practice:

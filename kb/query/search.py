@@ -255,12 +255,12 @@ class Searcher:
     def table_passages(self, chunk_ids) -> dict[int, str]:
         """Of these passages, those holding a flattened table row (a line ending in numbers), each with
         the text of its document just before it (where the table's header may be)."""
-        from kb.answer.figures import table_cells
+        from kb.answer.figures import has_table_row
 
         out: dict[int, str] = {}
         docs: dict[str, str] = {}
         for cid, chunk in self.store.chunks(list(chunk_ids)).items():
-            if not table_cells(chunk.text):
+            if not has_table_row(chunk.text):
                 continue
             if chunk.doc_id not in docs:
                 doc = self.store.document(chunk.doc_id)

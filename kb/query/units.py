@@ -37,6 +37,7 @@ from kb.index.phrases import squash
 from kb.index.tokenize import dictionary, is_verb, stopwords
 from kb.settings import EvidenceSettings, Settings
 
+INDICATOR_ENDS = ("率", "数", "量", "额", "比例", "占比", "比重", "指数")
 Role = Literal["head", "generic", "institution", "suffix", "modifier", "wording"]
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _FUNCTION_TAGS = frozenset("m q u uj ul uz ug uv ud p c r y e o f t mq".split())  # not d: 轻微 (违法) names
@@ -240,11 +241,13 @@ def _merge(tokens: list[str], corpus: Corpus, cfg: EvidenceSettings, w: Words) -
         else:
             pieces.append(tokens[i])
             i += 1
-    # 2. a lone character joins its better neighbour
+    # 2. a lone character joins its better neighbour — the word before it when the corpus writes
+    #    neither pair (负责人出庭|率: an unattested unit the tolerant match can still find)
     out: list[str] = []
     for n, piece in enumerate(pieces):
         if len(piece) == 1 and not listed(piece):
-            left = corpus.phrase_count(out[-1] + piece) if out and not listed(out[-1]) else 0
+            left_ok = bool(out) and not listed(out[-1]) and len(out[-1]) >= 2
+            left = corpus.phrase_count(out[-1] + piece) if left_ok else 0
             right_word = pieces[n + 1] if n + 1 < len(pieces) and not listed(pieces[n + 1]) else ""
             right = corpus.phrase_count(piece + right_word) if right_word else 0
             if left and left >= right:
@@ -252,6 +255,9 @@ def _merge(tokens: list[str], corpus: Corpus, cfg: EvidenceSettings, w: Words) -
                 continue
             if right:
                 pieces[n + 1] = piece + right_word
+                continue
+            if left_ok and piece not in stopwords():
+                out[-1] += piece
                 continue
         out.append(piece)
     # 3. collocations of words (an institutional word too: 行政|执法 → 行政执法, never 柔性|执法)
@@ -337,13 +343,19 @@ def concept(phrase: str, corpus: Corpus) -> Concept | None:
     roles: list[Role | None] = [_role(t, w) for t in merged]
     # Verbs wrap a practice (推动|建立|亮证执法, 败诉率|降到): at its edges they are wording; inside it
     # (行政执法与刑事司法|衔接|机制) they are part of the name. Lone characters that did not merge too.
-    for edge in (range(len(merged)), range(len(merged) - 1, -1, -1)):
-        for i in edge:
-            if roles[i] in ("wording", "modifier"):
-                continue
-            if roles[i] not in (None, "generic") or not (is_verb(merged[i]) or merged[i] in w.verbs):
-                break
-            roles[i] = "wording"
+    for i in range(len(merged)):  # leading verbs: 推动|建立|亮证执法
+        if roles[i] in ("wording", "modifier"):
+            continue
+        if roles[i] not in (None, "generic") or not (is_verb(merged[i]) or merged[i] in w.verbs):
+            break
+        roles[i] = "wording"
+    for i in range(len(merged) - 1, 0, -1):  # trailing verbs after an indicator: 败诉率|降到 (not 结果|纠正)
+        if roles[i] in ("wording", "modifier"):
+            continue
+        if roles[i] not in (None, "generic") or not is_verb(merged[i]) \
+                or not merged[i - 1].endswith(INDICATOR_ENDS):
+            break
+        roles[i] = "wording"
     units: list[Unit] = []
     for token, role in zip(merged, roles):
         count = corpus.phrase_count(token)
