@@ -3,7 +3,7 @@
 # test (Debian chromium + CJK fonts; never `playwright install`), then pytest.
 #   bash scripts/test.sh [pytest args]
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/_install.sh" "test,fast,onnx,ray"
+source "$(dirname "${BASH_SOURCE[0]}")/_install.sh" "test,fast,onnx,api,ray"
 if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
