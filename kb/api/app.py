@@ -38,7 +38,7 @@ from kb.limits import MB, Limits
 from kb.models import LEVELS, Filters, doc_type_name
 from kb.query.search import parse_year_range
 from kb.settings import settings
-from kb.threads import query_thread
+from kb.threads import query_thread, thread_counts
 
 DESCRIPTION = """Search and cite Chinese rule-of-law reports over HTTP — the same objects `kb … --json` prints.
 
@@ -59,6 +59,9 @@ class QueryPool:
 
     async def run(self, fn: Callable[[], Any]) -> Any:
         return await asyncio.wrap_future(self._ex.submit(fn))
+
+    def run_now(self, fn: Callable[[], Any]) -> Any:
+        return self._ex.submit(fn).result()
 
     def close(self) -> None:
         self._ex.shutdown(wait=False, cancel_futures=True)
@@ -180,6 +183,7 @@ def create_app(kb, token: str | None = None, threads: int = 1, writer=None, titl
     app = FastAPIOffline(title=title, version=__version__, description=DESCRIPTION, lifespan=lifespan,
                          dependencies=[Depends(_known_parameters)])
     app.state.kb, app.state.pool, app.state.writer = kb, pool, writer
+    threads_seen = pool.run_now(thread_counts)  # what a query thread runs each library's parallel regions on
     problems.install(app)
     app.add_middleware(BodyLimit, limit_for=lambda path: int(limits.upload_max_request_mb * MB)
                        if path.rstrip("/") == "/ingest" else MB)
@@ -286,7 +290,8 @@ def create_app(kb, token: str | None = None, threads: int = 1, writer=None, titl
         return JSONResponse({"status": "ok", "segment": st["segment"], "docs_version": st["docs_version"],
                              "updated_at": st["updated_at"], "documents": st["documents"], "chunks": st["chunks"],
                              "embedded": st["embedded"], "index": st["index"], "version": __version__,
-                             "pid": os.getpid(), "query_threads": pool.threads, **extra},
+                             "pid": os.getpid(), "query_threads": pool.threads, "thread_counts": threads_seen,
+                             **extra},
                             headers={"X-KB-Segment": str(st["segment"])})
 
     # ---- writes (token) ----------------------------------------------------------------------

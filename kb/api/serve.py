@@ -30,19 +30,20 @@ def default_threads(workers: int) -> int:
 
 
 def build_app(index: Path | None, threads: int, overrides: dict | None = None, token: str | None = None,
-              writes: bool = True, shards: list[Path] | None = None):
-    """Open the index (one long-lived handle), load it, and make the app over it. With `shards`,
-    the index is the catalogue and the shards `kb shard` cut from it hold the search legs."""
+              writes: bool = True, shards: list[Path] | None = None, legs=None):
+    """Open the index (one long-lived handle), load it, and make the app over it. With `shards`
+    (directories, loaded here) or `legs` (shard servers elsewhere, ray_serve.py), the index is the
+    catalogue and the shards `kb shard` cut from it hold the search legs."""
     query_process(1)  # before the index, FAISS and the embedder load
     from kb.api.app import create_app
     from kb.api.writer import Writer
     from kb.knowledgebase import KnowledgeBase
     from kb.settings import settings
 
-    if shards:
+    if shards or legs:
         from kb.shard.router import ShardedKnowledgeBase, local_legs
 
-        kb = ShardedKnowledgeBase.open(index, local_legs(shards), overrides=overrides)
+        kb = ShardedKnowledgeBase.open(index, legs or local_legs(shards), overrides=overrides)
         writes = False  # shards are cut from one generation: re-cut them after a write (`kb shard`)
     else:
         kb = KnowledgeBase.open(index, overrides=overrides)
