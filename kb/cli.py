@@ -225,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int, help="query threads per process (default: cores ÷ workers)")
     p.add_argument("--ray", metavar="ADDRESS", help="deploy on a Ray cluster (auto or host:port) with Ray Serve")
     p.add_argument("--replicas", type=_positive_int, default=1, help="with --ray: copies of the API, each loading the index")
+    p.add_argument("--replica-cpus", type=float, default=1.0,
+                   help="with --ray: CPUs each API replica reserves (each shard server half as many)")
     p.add_argument("--shards", nargs="+", type=Path, metavar="DIR",
                    help="serve the shard indexes `kb shard` wrote for --index, queried in parallel and merged")
 
@@ -540,7 +542,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.ray:
         from kb.api.ray_serve import run_on_ray
 
-        run_on_ray(args.ray, args.index, args.host, args.port, args.replicas, args.shards, overrides)
+        run_on_ray(args.ray, args.index, args.host, args.port, args.replicas, args.shards, overrides,
+                   args.replica_cpus, args.threads)
         return 0
     from kb.api.serve import run
 

@@ -33,7 +33,15 @@ from starlette.concurrency import run_in_threadpool
 from kb import __version__
 from kb import serialise as js
 from kb.api import problems
-from kb.errors import BadRequest, LimitExceeded, NotAuthorised, UnknownChunk, UnknownFilter, UnknownRegion, WritesDisabled
+from kb.errors import (
+    BadRequest,
+    LimitExceeded,
+    NotAuthorised,
+    UnknownChunk,
+    UnknownFilter,
+    UnknownRegion,
+    WritesDisabled,
+)
 from kb.limits import MB, Limits
 from kb.models import LEVELS, Filters, doc_type_name
 from kb.query.search import parse_year_range

@@ -102,4 +102,4 @@ def _ready(where: str, index, workers: int, threads: int, token: str | None, seg
     writes = "writes need the token in KB_API_TOKEN" if token else "reads only (set KB_API_TOKEN to allow writes)"
     print(f"kb: serving {index or 'index/'} at {where} ({workers} process(es) × {threads} query thread(s){seg}); "
           f"{writes}; API docs at {where}/docs", flush=True)
-    print(f"kb: stop with Ctrl-C", file=sys.stderr, flush=True)
+    print("kb: stop with Ctrl-C", file=sys.stderr, flush=True)

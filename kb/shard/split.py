@@ -63,7 +63,7 @@ def slice_bm25(bm25: BM25Index, rows: np.ndarray) -> BM25Index:
     kept_before = np.concatenate([[0], np.cumsum(keep)])
     part = copy.copy(retriever)
     part.scores = {"data": data[keep], "indices": local[indices[keep]].astype(indices.dtype),
-                   "indptr": kept_before[indptr].astype(indptr.dtype), "num_docs": int(len(rows))}
+                   "indptr": kept_before[indptr].astype(indptr.dtype), "num_docs": len(rows)}
     return BM25Index(part, bm25.chunk_ids[rows])
 
 
@@ -115,8 +115,8 @@ def _split(kb: KnowledgeBase, out: Path, n: int, key: str) -> list[dict]:
             "format": FORMAT, "index": str(kb.directory.resolve()), "segment": manifest.segment,
             "docs_version": kb._local.docs_version, "embedder": manifest.embedder_id, "dim": manifest.dim,
             "lexicon_hash": manifest.lexicon_hash, "key": key, "values": sorted(values, key=str),
-            "shard": i, "shards": n, "documents": len(shard_docs), "chunks": int(len(rows)),
-            "embedded": int(len(vids)), "dense_kind": dense.kind, "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "shard": i, "shards": n, "documents": len(shard_docs), "chunks": len(rows),
+            "embedded": len(vids), "dense_kind": dense.kind, "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         (tmp / SHARD_FILE).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
         fsync_tree(tmp)
