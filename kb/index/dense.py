@@ -115,4 +115,8 @@ class DenseIndex:
         with _one_thread():
             sims, ids = self._index.search(q, min(n, len(self)), params=params)
         keep = ids[0] >= 0
-        return ids[0][keep].astype(np.int64), sims[0][keep]
+        ids, sims = ids[0][keep].astype(np.int64), sims[0][keep]
+        # Equal similarities (the same passage in two reports) in chunk-id order, not in the order of
+        # FAISS's heap: the same ranking whether the vectors sit in one index or in shards.
+        order = np.lexsort((ids, -sims))
+        return ids[order], sims[order]
