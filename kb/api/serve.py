@@ -13,6 +13,7 @@ core, divided among `workers` processes), and writes go to a writer process at n
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import socket
@@ -90,7 +91,9 @@ def run(index: Path | None, host: str = "127.0.0.1", port: int = 8000, workers: 
                                       "overrides": overrides or {}, "shards": [str(p) for p in shards or []]})
         config = uvicorn.Config("kb.api.serve:app_from_env", factory=True, workers=workers, **common)
         _ready(where, index, workers, threads, token)
-        Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        # uvicorn ≥ 0.3x builds each worker's server itself; older ones take it as `target`
+        takes_target = "target" in inspect.signature(Multiprocess.__init__).parameters
+        Multiprocess(config, sockets=[sock], **({"target": uvicorn.Server(config).run} if takes_target else {})).run()
         return
     app = build_app(index, threads, overrides, token, shards=shards)
     _ready(where, app.state.kb.directory, workers, threads, token, app.state.kb.status()["segment"])
