@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 from kb import __version__
+from kb import serialise as js
 from kb.embed import configure as configure_engines
 from kb.embed.engines import FAITHFUL_ENGINES
-from kb.errors import UnknownDocument
+from kb.errors import KbError, UnknownChunk, UnknownDocument, UnknownRegion
 from kb.index.check import check
 from kb.index.segment import IndexUnusable, StorageError
 from kb.knowledgebase import KnowledgeBase
@@ -161,6 +162,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="print a document's section tree with chunk spans")
     p.add_argument("doc_id")
     _index_arg(p)
+    p.add_argument("--json", action="store_true", help="the document and its section tree as one JSON object")
+
+    p = sub.add_parser("chunk", help="print one passage (a chunk id) with its document and span")
+    p.add_argument("chunk_id", type=int)
+    _index_arg(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("atlas", help="regions × practices: which region's reports state which practice")
+    p.add_argument("practices", nargs="*", metavar="PRACTICE", help="the columns (default: the practices that tell regions apart)")
+    _index_arg(p)
+    p.add_argument("--limit", type=_positive_int, default=12, help="columns chosen when no PRACTICE is given")
+    _filter_args(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("region", help="a region's reports by year, the practices they state, its figures (no NAME: list regions)")
+    p.add_argument("name", nargs="?")
+    _index_arg(p)
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("search", help="hybrid search; prints passages with source and year")
     p.add_argument("queries", nargs="+", metavar="QUERY")
@@ -198,6 +217,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probe", action="store_true", help="measure again now (else show the cached probe, measuring if none)")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("serve", help="an HTTP API over the index (search, ask, documents …; writes need KB_API_TOKEN)",
+                       description="Serve the index over HTTP: OpenAPI at /openapi.json, docs at /docs. Reads are open; "
+                                   "writes need `Authorization: Bearer $KB_API_TOKEN` and are refused when it is unset.")
+    _index_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: a free one, printed)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="server processes, each with its own index handle")
+    p.add_argument("--threads", type=_positive_int, help="query threads per process (default: cores ÷ workers)")
+    p.add_argument("--ray", metavar="ADDRESS", help="deploy on a Ray cluster (auto or host:port) with Ray Serve")
+    p.add_argument("--replicas", type=_positive_int, default=1, help="with --ray: copies of the API, each loading the index")
+    p.add_argument("--replica-cpus", type=float, default=1.0,
+                   help="with --ray: CPUs each API replica reserves (each shard server half as many)")
+    p.add_argument("--shards", nargs="+", type=Path, metavar="DIR",
+                   help="serve the shard indexes `kb shard` wrote for --index, queried in parallel and merged")
+
+    p = sub.add_parser("shard", help="split an index into N shard indexes by a partition key (for `kb serve --shards`)")
+    _index_arg(p)
+    p.add_argument("--out", type=Path, required=True, help="folder for the shards (shard-0 … shard-N-1)")
+    p.add_argument("--shards", type=_positive_int, default=3, help="how many shards (default 3)")
+    p.add_argument("--key", choices=("province", "region", "year", "doc_type", "doc"), default="province",
+                   help="what keeps documents together on one shard (default: province)")
+
     p = sub.add_parser("status", help="index counts, embedder and the settings in force")
     _index_arg(p)
     p.add_argument("--json", action="store_true", help="everything as one JSON object (settings included)")
@@ -208,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (IndexUnusable, StorageError, LimitExceeded, UnknownDocument, ValueError, OSError, RuntimeError) as e:
+    except (KbError, IndexUnusable, StorageError, LimitExceeded, UnknownDocument, ValueError, OSError, RuntimeError) as e:
         # a model that cannot load, a full disk, a query over the limit …
         print(f"kb: {one_line(' '.join(str(e).split()))}", file=sys.stderr)
         return 2
@@ -277,12 +318,12 @@ def cmd_docs(args: argparse.Namespace) -> int:
         if not args.doc_id:
             raise ValueError("kb docs set needs a DOC_ID (see `kb docs`)")
         doc = kb.update_metadata(args.doc_id, **changes)
-        print(json.dumps(doc.to_dict(), ensure_ascii=False) if args.json else _doc_lines(doc))
+        print(json.dumps(js.document(doc), ensure_ascii=False) if args.json else _doc_lines(doc))
         return 0
     if changes or args.doc_id:
         raise ValueError("to correct a document: kb docs set DOC_ID --region … (see `kb docs --help`)")
     for doc in kb.documents():
-        print(json.dumps(doc.to_dict(), ensure_ascii=False) if args.json else _doc_lines(doc))
+        print(json.dumps(js.document(doc), ensure_ascii=False) if args.json else _doc_lines(doc))
     return 0
 
 
@@ -311,9 +352,10 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     kb = _open(args)
-    doc = kb.document(args.doc_id)
-    if doc is None:
-        raise ValueError(f"no document {args.doc_id!r} in {kb.directory} (see `kb docs`)")
+    doc = kb.get_document(args.doc_id)
+    if args.json:
+        print(json.dumps(js.document_tree(doc, kb.chunks_of(doc.doc_id)), ensure_ascii=False))
+        return 0
     m = doc.meta
     print(f"{m.title}\n{doc.source}\n{m.region or '-'} · {m.province or '-'} · {m.level or '-'} · {m.year or '-'} · {m.doc_type}\n")
     printed: tuple[str, ...] = ()
@@ -343,8 +385,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         took = (time.perf_counter() - t0) * 1000
         notice = weak_notice(hits)
         if args.json:
-            print(json.dumps({"query": query, "took_ms": round(took, 1), "notice": notice,
-                              "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+            print(json.dumps(js.search(query, hits, took), ensure_ascii=False))
             continue
         print(f"# {query}  ({len(hits)} hits, {took:.0f} ms)")
         if notice:
@@ -370,7 +411,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         result = kb.query(question, k=args.k, filters=filters)  # one snapshot: answer and its documents
         a = result.answer
         if args.json:
-            print(json.dumps(a.to_dict(), ensure_ascii=False))
+            print(json.dumps(js.answer(a), ensure_ascii=False))
         elif args.format == "md":
             print(answer_markdown(a))
         elif args.format == "csv":  # Chinese headers, formula-safe cells; one BOM, at the start
@@ -406,8 +447,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     kb = _open(args)
     result = kb.similar_practices(args.chunk_id, k=args.k)
     if args.json:
-        print(json.dumps({"chunk_id": args.chunk_id, "practice": result.practice,
-                          "hits": [h.to_dict() for h in result.hits]}, ensure_ascii=False))
+        print(json.dumps(js.similar(args.chunk_id, result), ensure_ascii=False))
         return 0
     print(f"# 与段落 {args.chunk_id} 相似的其他地区做法" + (f"（该段落提及“{result.practice}”）" if result.practice else ""))
     for h in result.hits:
@@ -415,6 +455,55 @@ def cmd_similar(args: argparse.Namespace) -> int:
         mark = "（未直接提及该做法）" if h.weak else ""
         print(f"{h.rank:>2}. [{m.region or '-'} {m.year or ''}] {m.title}{mark}\n    {h.chunk.text[:200]}\n"
               f"    — {h.doc.source} [{h.chunk.start}:{h.chunk.end}]")
+    return 0
+
+
+def cmd_chunk(args: argparse.Namespace) -> int:
+    kb = _open(args)
+    chunk = kb.chunk(args.chunk_id)
+    if chunk is None:
+        raise UnknownChunk(args.chunk_id)
+    doc = kb.document(chunk.doc_id)
+    if args.json:
+        print(json.dumps(js.chunk(chunk, doc), ensure_ascii=False))
+        return 0
+    title = doc.meta.title if doc else "-"
+    print(f"[{chunk.chunk_id}] 《{title}》 {' > '.join(chunk.section)}\n{chunk.text}\n"
+          f"— {doc.source if doc else chunk.doc_id} [{chunk.start}:{chunk.end}]")
+    return 0
+
+
+def cmd_atlas(args: argparse.Namespace) -> int:
+    kb = _open(args)
+    atlas = kb.atlas(args.practices or None, _filters(args), args.limit)
+    if args.json:
+        print(json.dumps(js.atlas(atlas), ensure_ascii=False))
+        return 0
+    print("\t".join(["地区", *atlas.practices]))
+    for r in atlas.regions:
+        print("\t".join([r.region, *(str(atlas.count(r.region, p) or "") for p in atlas.practices)]))
+    return 0
+
+
+def cmd_region(args: argparse.Namespace) -> int:
+    kb = _open(args)
+    if not args.name:
+        names = kb.regions()
+        print(json.dumps(names, ensure_ascii=False) if args.json else "\n".join(names))
+        return 0
+    profile = kb.region_profile(args.name)
+    if profile is None:
+        raise UnknownRegion(args.name)
+    if args.json:
+        print(json.dumps(js.region_profile(profile), ensure_ascii=False))
+        return 0
+    print(f"# {profile.region}（{profile.province or '-'} · {profile.level or '-'}）years {', '.join(map(str, profile.years))}")
+    for d in profile.documents:
+        print(f"- {d.meta.year or '----'} {d.meta.title}  ({d.doc_id})")
+    for p in profile.practices[:20]:
+        print(f"  {p.practice}: {p.passages} 处 ({', '.join(map(str, p.years))})")
+    for f in profile.figures:
+        print(f"  {f.year or '----'} {f.indicator}: {f.value}")
     return 0
 
 
@@ -458,6 +547,29 @@ def cmd_engines(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    overrides = parse_overrides(args.settings)
+    if args.ray:
+        from kb.api.ray_serve import run_on_ray
+
+        run_on_ray(args.ray, args.index, args.host, args.port, args.replicas, args.shards, overrides,
+                   args.replica_cpus, args.threads)
+        return 0
+    from kb.api.serve import run
+
+    run(args.index, args.host, args.port, args.workers, args.threads, overrides, shards=args.shards)
+    return 0
+
+
+def cmd_shard(args: argparse.Namespace) -> int:
+    from kb.shard.split import split
+
+    for d in split(args.index, args.out, args.shards, args.key):
+        print(f"{d['path']}: {d['documents']} documents, {d['chunks']} passages, {d['embedded']} vectors — "
+              f"{args.key}: {', '.join(map(str, d['values'][:8]))}{' …' if len(d['values']) > 8 else ''}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     kb = _open(args)
     status = kb.status()
@@ -484,9 +596,14 @@ COMMANDS = {
     "show": cmd_show,
     "search": cmd_search,
     "status": cmd_status,
+    "serve": cmd_serve,
+    "shard": cmd_shard,
     "engines": cmd_engines,
     "ask": cmd_ask,
     "similar": cmd_similar,
+    "chunk": cmd_chunk,
+    "atlas": cmd_atlas,
+    "region": cmd_region,
     "eval": cmd_eval,
     "check": cmd_check,
     "reindex": cmd_reindex,

@@ -2,7 +2,9 @@
 line, the HTTP API as `application/problem+json` with the same message, `code` and `status`.
 
 Every error here is a `KbError`: `code` is stable (clients may branch on it), `status` is the HTTP
-status the API answers with. Anything else that escapes the library is a bug, not a user error.
+status the API answers with, `title` the short Chinese heading a problem document carries (the
+message itself, `str(e)`, is the one line the CLI prints). Anything else that escapes the library is
+a bug, not a user error.
 """
 
 from __future__ import annotations
@@ -13,12 +15,49 @@ class KbError(Exception):
 
     code = "kb_error"
     status = 400
+    title = "请求无法完成"
 
 
 class BadRequest(KbError, ValueError):
     """A request kb cannot run as asked: an empty query, k below 1, an unknown mode or filter value."""
 
     code = "bad_request"
+    title = "请求有误"
+
+
+class UnknownFilter(BadRequest):
+    """A filter value kb does not know (a level, a document type) or a parameter no endpoint takes."""
+
+    code = "unknown_filter"
+    title = "未知的筛选条件"
+
+
+class UnknownRegion(KbError, LookupError):
+    """A region no document is filed under."""
+
+    code = "unknown_region"
+    status = 404
+    title = "没有该地区的报告"
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        super().__init__(f"no documents filed under region {region!r} (`kb region` lists them)")
+
+
+class NotAuthorised(KbError):
+    """A write without the API token, or with a wrong one."""
+
+    code = "unauthorised"
+    status = 401
+    title = "需要有效的访问令牌"
+
+
+class WritesDisabled(KbError):
+    """A write to a server started without KB_API_TOKEN: writes are off, never open by default."""
+
+    code = "writes_disabled"
+    status = 403
+    title = "写操作未开启"
 
 
 class UnknownDocument(KbError, LookupError):
@@ -26,6 +65,7 @@ class UnknownDocument(KbError, LookupError):
 
     code = "unknown_document"
     status = 404
+    title = "文档不存在"
 
     def __init__(self, doc_id: str, where: str) -> None:
         self.doc_id = doc_id
@@ -40,6 +80,7 @@ class UnknownChunk(KbError, ValueError):
 
     code = "unknown_chunk"
     status = 404
+    title = "段落不存在"
 
     def __init__(self, chunk_id: object) -> None:
         self.chunk_id = chunk_id
@@ -50,6 +91,7 @@ class SettingError(KbError, ValueError):
     """An unknown setting, or a value of the wrong kind (`--set`, KB_SETTINGS, `overrides=`)."""
 
     code = "bad_setting"
+    title = "设置有误"
 
 
 class NeedsRebuild(SettingError):
@@ -57,6 +99,7 @@ class NeedsRebuild(SettingError):
 
     code = "needs_rebuild"
     status = 409
+    title = "该设置需要重建索引"
 
 
 class IndexUnusable(KbError):
@@ -64,6 +107,7 @@ class IndexUnusable(KbError):
 
     code = "index_unusable"
     status = 503
+    title = "索引不可用"
 
 
 class EmbedderMismatch(IndexUnusable):
@@ -92,6 +136,7 @@ class StorageError(KbError):
 
     code = "storage"
     status = 507
+    title = "磁盘写入失败"
 
 
 class IndexBusy(KbError, RuntimeError):
@@ -99,6 +144,7 @@ class IndexBusy(KbError, RuntimeError):
 
     code = "index_busy"
     status = 409
+    title = "索引正在被写入"
 
 
 class LimitExceeded(KbError):
@@ -106,6 +152,7 @@ class LimitExceeded(KbError):
 
     code = "limit_exceeded"
     status = 413
+    title = "超出限制"
 
     def __init__(self, source: str, reason: str, limit: str = "") -> None:
         self.source, self.reason, self.limit = str(source), reason, limit
@@ -115,11 +162,25 @@ class LimitExceeded(KbError):
         return (type(self), (self.source, self.reason, self.limit))
 
 
+class EmptyQuery(BadRequest):
+    """A query or question with no words in it (it would return arbitrary passages)."""
+
+    code = "empty_query"
+    title = "查询为空"
+
+    def __init__(self) -> None:
+        super().__init__("empty query: type the words or the question to search for")
+
+    def __reduce__(self):
+        return (type(self), ())
+
+
 class QueryTooLong(KbError, ValueError):
     """A query or question over `max_query_chars` (its cost grows with its length)."""
 
     code = "query_too_long"
     status = 413
+    title = "查询过长"
 
     def __init__(self, chars: int, limit: int) -> None:
         self.chars, self.limit = chars, limit

@@ -21,7 +21,7 @@ from kb.answer.answers import Answer, Answerer, Citation, SimilarPractices
 from kb.answer.atlas import Atlas, build_atlas, cell_citations, vocabulary
 from kb.answer.profile import RegionProfile, region_names, region_profile
 from kb.embed import DEFAULT_EMBEDDER, Embedder, canonical_id, get_embedder
-from kb.errors import UnknownDocument
+from kb.errors import BadRequest, UnknownChunk, UnknownDocument
 from kb.index.bm25 import BM25Index
 from kb.index.dense import DenseIndex
 from kb.index.indexer import DOCS_VERSION_KEY, MANIFEST_KEY, Indexer, stored_manifest
@@ -94,6 +94,7 @@ class KnowledgeBase:
         self._current: tuple[str, int, Searcher] | None = None
         self._load_lock = threading.Lock()
         self._local = threading.local()  # .manifest, .docs_version: what this thread's snapshot holds
+        # .served: (segment, documents version) the last read in this thread answered from
 
     # ---- opening -----------------------------------------------------------------------
     @classmethod
@@ -258,7 +259,7 @@ class KnowledgeBase:
                 else:
                     fixes.setdefault(key, place.get(key))
         if not fixes:
-            raise ValueError("nothing to change: give at least one of title, region, province, city, county, "
+            raise BadRequest("nothing to change: give at least one of title, region, province, city, county, "
                              "town, level, year, issued_year, doc_type")
         with self._writer() as writer:
             return writer.update_metadata(doc_id, fixes)
@@ -282,7 +283,9 @@ class KnowledgeBase:
                     failpoints.hit("read.snapshot")
                     if point:
                         failpoints.hit(point)
-                    return read()
+                    out = read()
+                    self._local.served = (self._local.manifest.segment, self._local.docs_version)
+                    return out
                 except SegmentMissing:
                     if attempt == 2:
                         raise
@@ -303,6 +306,11 @@ class KnowledgeBase:
             self._manifests = {**dict(list(self._manifests.items())[-keep:] if keep else []), text: manifest}
         self.manifest = manifest
         return manifest
+
+    def served(self) -> tuple[str | None, str | None]:
+        """(segment, documents version) the last read in this thread answered from: the index
+        generation a server reports with each answer (None, None before any read)."""
+        return getattr(self._local, "served", (None, None))
 
     def _view(self) -> Manifest:
         """The manifest of the read in progress in this thread."""
@@ -458,8 +466,15 @@ class KnowledgeBase:
         """The practice a passage states, and passages from other regions like it (see Answerer.similar)."""
         _check_k(k)
         if isinstance(chunk_id, bool) or not isinstance(chunk_id, int) or not 0 <= chunk_id <= MAX_CHUNK_ID:
-            raise ValueError(f"no passage {chunk_id} in this index")
-        return self._read(lambda: Answerer(self._loaded()).similar(chunk_id, k), "read.query")
+            raise UnknownChunk(chunk_id)
+
+        def run() -> SimilarPractices:
+            s = self._loaded()
+            if chunk_id not in s.chunks([chunk_id]):
+                raise UnknownChunk(chunk_id)
+            return Answerer(s).similar(chunk_id, k)
+
+        return self._read(run, "read.query")
 
     def documents(self) -> list[Document]:
         return self._read(self.store.documents)
@@ -509,4 +524,4 @@ class KnowledgeBase:
 
 def _check_k(k: int) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a whole number of passages, at least 1 (not {k!r})")
+        raise BadRequest(f"k must be a whole number of passages, at least 1 (not {k!r})")

@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 from typing import Literal
 
-from kb.errors import LimitExceeded, QueryTooLong  # noqa: F401 (re-exported)
+from kb.errors import EmptyQuery, LimitExceeded, QueryTooLong  # noqa: F401 (re-exported)
 from kb.settings import LimitSettings, settings
 
 MB = 1024 * 1024
@@ -127,7 +127,9 @@ def applied(limits: Limits | None) -> Iterator[Limits]:
 
 
 def check_query(text: str, limit: int | None = None) -> None:
-    """Refuse a query over the limit before any work is spent on it."""
+    """Refuse an empty query, or one over the limit, before any work is spent on it."""
+    if not text or not text.strip():
+        raise EmptyQuery()
     limit = settings().limits.max_query_chars if limit is None else limit
     if len(text) > limit:
         raise QueryTooLong(len(text), limit)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
+from kb.errors import BadRequest, UnknownFilter
+
 SearchMode = Literal["bm25", "dense", "hybrid"]
 Level = Literal["national", "province", "city", "county", "town"]
 DocType = Literal[
@@ -56,7 +58,7 @@ def doc_type_name(name: str) -> str:
         return name
     if name in DOC_TYPE_ALIASES:
         return DOC_TYPE_ALIASES[name]
-    raise ValueError(f"unknown document type {name!r}; one of: {', '.join(DOC_TYPES)}")
+    raise UnknownFilter(f"unknown document type {name!r}; one of: {', '.join(DOC_TYPES)}")
 
 
 @dataclass(frozen=True)
@@ -156,24 +158,27 @@ def checked_changes(changes: dict[str, object]) -> dict[str, object]:
     out: dict[str, object] = {}
     for key, value in changes.items():
         if key not in CORRECTABLE:
-            raise ValueError(f"unknown metadata field {key!r}; correctable: {', '.join(CORRECTABLE)}")
+            raise BadRequest(f"unknown metadata field {key!r}; correctable: {', '.join(CORRECTABLE)}")
         if isinstance(value, str):
             value = value.strip() or None
         if value is None:
             if key in ("title", "doc_type"):
-                raise ValueError(f"{key} cannot be empty")
+                raise BadRequest(f"{key} cannot be empty")
         elif key in ("year", "issued_year"):
             try:
                 value = int(value)  # type: ignore[arg-type]
             except (TypeError, ValueError):
-                raise ValueError(f"{key} must be a year, not {value!r}") from None
+                raise BadRequest(f"{key} must be a year, not {value!r}") from None
             if not 1900 <= value <= 2100:
-                raise ValueError(f"{key} must be a year between 1900 and 2100, not {value}")
+                raise BadRequest(f"{key} must be a year between 1900 and 2100, not {value}")
         elif key == "level":
             if value not in LEVELS:
-                raise ValueError(f"unknown level {value!r}; one of: {', '.join(LEVELS)}")
+                raise BadRequest(f"unknown level {value!r}; one of: {', '.join(LEVELS)}")
         elif key == "doc_type":
-            value = doc_type_name(str(value))
+            try:
+                value = doc_type_name(str(value))
+            except UnknownFilter as e:
+                raise BadRequest(str(e)) from None
         else:
             value = str(value)
         out[key] = value

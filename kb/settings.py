@@ -216,6 +216,9 @@ class LimitSettings:
     upload_max_chars: int = 500_000
     upload_max_passages: int = 1_500
     upload_budget_passages: int = 1_500
+    # The HTTP API's upload (POST /ingest): the whole request body, refused before it is read
+    # when it says it is larger, and cut off when it turns out larger (each file: upload_max_file_mb).
+    upload_max_request_mb: float = 100.0
 
 
 @dataclass(frozen=True)

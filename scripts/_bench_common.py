@@ -12,7 +12,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # CI and developers have ../shared beside the checkout (read-only; benchmarks may use it).
-CORPUS = ROOT.parent / "shared" / "corpus" / "national" / "government_work_reports.jsonl"
+# (a git worktree sits deeper: the nearest folder above with shared/corpus in it)
+SHARED = next((p / "shared" for p in ROOT.parents if (p / "shared" / "corpus").is_dir()), ROOT.parent / "shared")
+CORPUS = SHARED / "corpus" / "national" / "government_work_reports.jsonl"
 SAMPLES = ROOT / "data" / "samples"
 
 

