@@ -81,6 +81,13 @@ def _configure_engines(args: argparse.Namespace) -> None:
             pass
 
 
+def _query_threads() -> None:
+    """A process that only answers queries embeds them with `query.embed_threads` OpenMP threads
+    (one: on a busy machine a second spinning thread made a query 50× slower); KB_EMBED_THREADS wins."""
+    if not os.environ.get("KB_EMBED_THREADS"):
+        configure_engines(threads=settings().query.embed_threads)
+
+
 def _filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", help="year or range: 2020, 2020-2022, 2020-, -2022")
     p.add_argument("--province", help="province, e.g. 浙江")
@@ -331,6 +338,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from kb.answer.answers import weak_notice
 
+    _query_threads()
     kb = _open(args)
     filters = _filters(args)
     kb.searcher()  # load the indexes first: took_ms measures the query, not the index load
@@ -339,7 +347,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         hits = kb.search(query, k=args.k, mode=args.mode, filters=filters, max_per_doc=args.max_per_doc,
                          infer_filters=not args.no_infer)
         took = (time.perf_counter() - t0) * 1000
-        notice = weak_notice(hits)
+        notice = " ".join(filter(None, (hits.notice, weak_notice(hits)))) or None
         if args.json:
             print(json.dumps({"query": query, "took_ms": round(took, 1), "notice": notice,
                               "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
@@ -362,13 +370,14 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from kb.answer.export import answer_csv, answer_markdown
 
+    _query_threads()
     kb = _open(args)
     filters = _filters(args)
     for i, question in enumerate(args.questions):
         result = kb.query(question, k=args.k, filters=filters)  # one snapshot: answer and its documents
         a = result.answer
         if args.json:
-            print(json.dumps(a.to_dict(), ensure_ascii=False))
+            print(json.dumps({**a.to_dict(), "took_ms": round(result.took_ms, 1)}, ensure_ascii=False))
         elif args.format == "md":
             print(answer_markdown(a))
         elif args.format == "csv":  # Chinese headers, formula-safe cells; one BOM, at the start
@@ -401,6 +410,7 @@ def _answer_text(a) -> str:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
+    _query_threads()
     kb = _open(args)
     result = kb.similar_practices(args.chunk_id, k=args.k)
     if args.json:

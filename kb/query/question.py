@@ -23,7 +23,8 @@ from typing import Literal, Protocol
 from kb import rules
 from kb.index.phrases import locate, phrase_pattern, squash
 from kb.index.tokenize import dictionary, is_verb, stopwords
-from kb.settings import QuestionSettings, Settings
+from kb.query import budget
+from kb.settings import QuerySettings, QuestionSettings, Settings
 
 Intent = Literal["regions", "compare", "figure", "general"]
 VariantKind = Literal["exact", "core", "swapped", "synonym", "ellipsis", "gap"]
@@ -411,6 +412,7 @@ def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
             else:
                 run.append(t)
         runs.append(run)
+    runs = _bounded(runs, corpus.settings.query)  # work bounds (issue 19): see the section below
     return [r for r in (_trim(_unwrapped(_trim(r), corpus)) for r in runs) if r]
 
 
@@ -431,6 +433,57 @@ def _without_words(text: str, words: list[str], corpus: Corpus) -> str:
                 text = text[:start] + "|" * len(word) + text[end:]  # same length: bounds stay valid
             start = text.find(word, start + 1)
     return text
+
+
+# ---- work bounds (issue 19) ----------------------------------------------------------------------
+# Reading a question must cost what its caps allow, never the square of its length: before these
+# bounds a run of n tokens was resolved window by window (n² windows, each with O(w²) swapped
+# variants, each a phrase look-up), and `法`×1,000 took `kb search` to 24 GB. The caps live in the
+# settings (QuerySettings, a machine section); what they cut is said in the query's notice
+# (query/budget.py). A rewrite of question reading must keep: repeats collapsed, at most
+# `max_spans` spans of at most `max_span_tokens` tokens, windows of at most `max_window_tokens`
+# tokens, every phrase/pattern look-up counted against `max_phrase_lookups` (Searcher does it), and
+# the budget (look-ups left, deadline) checked between spans and between windows.
+_PERIOD_MAX = 4  # tokens in a repeated group that collapses (一网通办一网通办 → 一网通办; 法法法 → 法)
+
+
+def _collapsed(run: list[str]) -> list[str]:
+    """A run with each immediate repeat of a group of up to `_PERIOD_MAX` tokens dropped: 法 法 法 → 法,
+    法治 政府 法治 政府 → 法治 政府. No practice name repeats itself, so nothing asked is lost. Linear:
+    each token is compared with the at most `_PERIOD_MAX` groups ending just before it."""
+    out: list[str] = []
+    i = 0
+    while i < len(run):
+        for p in range(1, _PERIOD_MAX + 1):
+            if len(out) >= p and run[i : i + p] == out[-p:]:
+                i += p
+                break
+        else:
+            out.append(run[i])
+            i += 1
+    return out
+
+
+def _bounded(runs: list[list[str]], cfg: QuerySettings) -> list[list[str]]:
+    """Runs with repeats collapsed, long runs cut into pieces of `max_span_tokens`, duplicates
+    dropped, and at most `max_spans` of them (the first ones); each cut is noted for the notice."""
+    spent = budget.current()
+    out: list[list[str]] = []
+    seen: set[tuple[str, ...]] = set()
+    for run in runs:
+        run = _collapsed(run)
+        if len(run) > cfg.max_span_tokens:
+            spent.note("span_tokens")
+        for k in range(0, max(len(run), 1), max(cfg.max_span_tokens, 1)):
+            piece = run[k : k + cfg.max_span_tokens]
+            if not piece or tuple(piece) in seen:
+                continue
+            if len(out) >= cfg.max_spans:
+                spent.note("spans")
+                return out
+            seen.add(tuple(piece))
+            out.append(piece)
+    return out
 
 
 def _inside_name(before: list[str], word: str, after: list[str], stop: frozenset[str], c: Cues) -> bool:
@@ -517,8 +570,12 @@ def resolve(run: list[str], corpus: Corpus) -> Practice | None:
     # Not stated at all: its maximal attested windows, rarest first.
     windows: list[tuple[int, int, tuple[Variant, ...], int]] = []
     n = len(run)
+    longest = corpus.settings.query.max_window_tokens  # work bound (issue 19): n·w windows, not n²
+    spent = budget.current()
     for i in range(n):
-        for j in range(i + 1, n + 1):
+        if spent.exhausted():
+            break
+        for j in range(i + 1, min(n, i + longest) + 1):
             if (i, j) == (0, n) or not _content(run[i:j]):
                 continue
             vs, cnt = _attested(run[i:j], corpus)
@@ -589,10 +646,21 @@ def read_question(folded: str, phrases: tuple[str, ...], names: Iterable[str], c
     words = tuple(dict.fromkeys(t for r in runs for t in r if len(t) >= 2 or t.isdigit()))
     if phrases:
         tokens = corpus.cut(phrases[0]) or [phrases[0]]
-        variants, count = _attested(tokens, corpus, whole=True)
         asked = squash(phrases[0])
+        if len(tokens) > corpus.settings.query.max_span_tokens:  # work bound (issue 19): a long
+            budget.current().note("span_tokens")  # quotation is looked up as written, without variants
+            count = corpus.phrase_count(asked)
+            variants = (Variant(asked, "exact"),) if count else ()
+            return Reading(intent, Practice(asked, asked, variants, passages=count), words)
+        variants, count = _attested(tokens, corpus, whole=True)
         return Reading(intent, Practice(asked, asked, variants, passages=count), words)
-    resolved = [p for p in (resolve(r, corpus) for r in runs) if p]
+    resolved = []
+    for r in runs:
+        if resolved and budget.current().exhausted():  # work bound (issue 19): the first span always
+            break
+        p = resolve(r, corpus)
+        if p:
+            resolved.append(p)
     return Reading(intent, _covering(choose(resolved), resolved, runs, corpus.settings.question.min_coverage), words)
 
 
