@@ -17,7 +17,8 @@ from kb.embed.engines import FAITHFUL_ENGINES
 from kb.errors import UnknownDocument
 from kb.index.check import check
 from kb.index.segment import IndexUnusable, StorageError
-from kb.knowledgebase import KnowledgeBase
+from kb.index.storage import storage_error
+from kb.knowledgebase import KnowledgeBase, default_index_path
 from kb.limits import LimitExceeded
 from kb.models import DOC_TYPES, LEVELS, Filters, doc_type_name
 from kb.query.search import parse_year_range
@@ -213,12 +214,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (IndexUnusable, StorageError, LimitExceeded, UnknownDocument, ValueError, OSError, RuntimeError) as e:
+    except (IndexUnusable, StorageError, LimitExceeded, UnknownDocument, ValueError, OSError, RuntimeError,
+            sqlite3.Error) as e:
         # a model that cannot load, a full disk, a query over the limit …
-        print(f"kb: {one_line(' '.join(str(e).split()))}", file=sys.stderr)
-        return 2
-    except sqlite3.Error as e:  # e.g. the database locked by a foreign tool for over a minute
-        print(f"kb: database error: {one_line(str(e))}", file=sys.stderr)
+        disk = storage_error(e, Path(getattr(args, "index", None) or default_index_path()))
+        if disk is not None:  # the disk, wherever it refused: 磁盘空间不足：… 需要约 N MB
+            print(f"kb: {one_line(str(disk))}", file=sys.stderr)
+        elif isinstance(e, sqlite3.Error):  # e.g. the database locked by a foreign tool for over a minute
+            print(f"kb: database error: {one_line(str(e))}", file=sys.stderr)
+        else:
+            print(f"kb: {one_line(' '.join(str(e).split()))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("kb: interrupted; nothing was half-written — run the same command again to finish", file=sys.stderr)

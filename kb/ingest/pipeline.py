@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import failpoints, limits
+from kb.index.storage import storage_problem
 from kb.index.store import Store, embed_input
 from kb.ingest.chunk import chunk
 from kb.ingest.load import (
@@ -354,6 +355,8 @@ def apply(store: Store, plans: list[FilePlan], report: IngestReport, reparse: bo
                 with _savepoint(store):
                     outcome, note = store_document(store, item, reparse, readd)
             except Exception as e:  # noqa: BLE001 - rolled back to its savepoint alone
+                if storage_problem(e) or not store.db.in_transaction:
+                    raise  # the disk, not this document: the whole write stops (and says so), nothing half-done
                 report.record(item.doc.source, "failed", f"{type(e).__name__}: {e}")
                 complete = False
                 continue
@@ -380,6 +383,8 @@ class _savepoint:
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
+            if not self.db.in_transaction:
+                return False  # SQLite ended the whole transaction (a full disk): its error says why
             self.db.execute(f"ROLLBACK TO {self.name}")
         self.db.execute(f"RELEASE {self.name}")
         return False
