@@ -18,7 +18,8 @@ from kb.embed.engines import FAITHFUL_ENGINES
 from kb.errors import KbError, UnknownChunk, UnknownDocument, UnknownRegion
 from kb.index.check import check
 from kb.index.segment import IndexUnusable, StorageError
-from kb.knowledgebase import KnowledgeBase
+from kb.index.storage import storage_error
+from kb.knowledgebase import KnowledgeBase, default_index_path
 from kb.limits import LimitExceeded
 from kb.models import DOC_TYPES, LEVELS, Filters, doc_type_name
 from kb.query.search import parse_year_range
@@ -80,6 +81,13 @@ def _configure_engines(args: argparse.Namespace) -> None:
             os.nice(nice)
         except OSError:  # not permitted here: run at normal priority
             pass
+
+
+def _query_threads() -> None:
+    """A process that only answers queries embeds them with `query.embed_threads` OpenMP threads
+    (one: on a busy machine a second spinning thread made a query 50× slower); KB_EMBED_THREADS wins."""
+    if not os.environ.get("KB_EMBED_THREADS"):
+        configure_engines(threads=settings().query.embed_threads)
 
 
 def _filter_args(p: argparse.ArgumentParser) -> None:
@@ -249,12 +257,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (KbError, IndexUnusable, StorageError, LimitExceeded, UnknownDocument, ValueError, OSError, RuntimeError) as e:
+    except (KbError, IndexUnusable, StorageError, LimitExceeded, UnknownDocument, ValueError, OSError, RuntimeError,
+            sqlite3.Error) as e:
         # a model that cannot load, a full disk, a query over the limit …
-        print(f"kb: {one_line(' '.join(str(e).split()))}", file=sys.stderr)
-        return 2
-    except sqlite3.Error as e:  # e.g. the database locked by a foreign tool for over a minute
-        print(f"kb: database error: {one_line(str(e))}", file=sys.stderr)
+        disk = storage_error(e, Path(getattr(args, "index", None) or default_index_path()))
+        if disk is not None:  # the disk, wherever it refused: 磁盘空间不足：… 需要约 N MB
+            print(f"kb: {one_line(str(disk))}", file=sys.stderr)
+        elif isinstance(e, sqlite3.Error):  # e.g. the database locked by a foreign tool for over a minute
+            print(f"kb: database error: {one_line(str(e))}", file=sys.stderr)
+        else:
+            print(f"kb: {one_line(' '.join(str(e).split()))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("kb: interrupted; nothing was half-written — run the same command again to finish", file=sys.stderr)
@@ -375,6 +387,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from kb.answer.answers import weak_notice
 
+    _query_threads()
     kb = _open(args)
     filters = _filters(args)
     kb.searcher()  # load the indexes first: took_ms measures the query, not the index load
@@ -383,7 +396,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         hits = kb.search(query, k=args.k, mode=args.mode, filters=filters, max_per_doc=args.max_per_doc,
                          infer_filters=not args.no_infer)
         took = (time.perf_counter() - t0) * 1000
-        notice = weak_notice(hits)
+        notice = " ".join(filter(None, (hits.notice, weak_notice(hits)))) or None
         if args.json:
             print(json.dumps(js.search(query, hits, took), ensure_ascii=False))
             continue
@@ -405,13 +418,14 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from kb.answer.export import answer_csv, answer_markdown
 
+    _query_threads()
     kb = _open(args)
     filters = _filters(args)
     for i, question in enumerate(args.questions):
         result = kb.query(question, k=args.k, filters=filters)  # one snapshot: answer and its documents
         a = result.answer
         if args.json:
-            print(json.dumps(js.answer(a), ensure_ascii=False))
+            print(json.dumps({**js.answer(a), "took_ms": round(result.took_ms, 1)}, ensure_ascii=False))
         elif args.format == "md":
             print(answer_markdown(a))
         elif args.format == "csv":  # Chinese headers, formula-safe cells; one BOM, at the start
@@ -444,6 +458,7 @@ def _answer_text(a) -> str:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
+    _query_threads()
     kb = _open(args)
     result = kb.similar_practices(args.chunk_id, k=args.k)
     if args.json:

@@ -7,6 +7,7 @@ minutes of work.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -41,6 +42,9 @@ from kb.index.tokenize import Tokenizer
 from kb.ingest.pipeline import IngestReport, warm_parsers
 from kb.limits import Limits, check_query
 from kb.models import PLACE_FIELDS, Chunk, Document, Filters, Hit, SearchMode, checked_changes
+from kb.query.budget import Budget
+from kb.query.budget import applied as budget_applied
+from kb.query.budget import current as current_budget
 from kb.query.search import ParsedQuery, Searcher
 from kb.settings import Settings, in_force, settings
 
@@ -61,6 +65,17 @@ class QueryResult:
     documents: Mapping[str, Document]
     segment: str | None
     took_ms: float
+
+
+class Hits(list):
+    """The hits of one search (a list of Hit), with `notice`: set when the query's work budget cut
+    something short (query/budget.py) — the hits are the best found within it — and `work`: what
+    the query spent (phrase look-ups, milliseconds of work, what was cut)."""
+
+    def __init__(self, hits: Iterable[Hit] = (), notice: str | None = None, work: Mapping[str, object] | None = None):
+        super().__init__(hits)
+        self.notice = notice
+        self.work = dict(work or {})
 
 
 def default_index_path() -> Path:
@@ -400,22 +415,40 @@ class KnowledgeBase:
         depth: int | None = None,
         infer_filters: bool = True,
     ) -> list[Hit]:
-        """Raises QueryTooLong over `max_query_chars`, ValueError for k < 1."""
+        """Raises QueryTooLong over `max_query_chars`, ValueError for k < 1. The query runs under a
+        work budget (settings `query.*`): past a cap or the deadline, the best hits found so far come
+        back with `Hits.notice` saying so."""
         check_query(query)
         _check_k(k)
-        return self._read(lambda: self._loaded().search(query, k, mode, filters, max_per_doc, depth, infer_filters),
-                          "read.query")
+        with self._budget() as spent:
+            hits = self._read(lambda: self._ready(mode != "bm25").search(query, k, mode, filters, max_per_doc, depth,
+                                                                        infer_filters), "read.query")
+        return Hits(hits, spent.notice, _work(spent))
+
+    def _budget(self):
+        """The work budget of one query (see query/budget.py), with this index's settings."""
+        return budget_applied(Budget.start(self.settings.query))
+
+    def _ready(self, dense: bool = True) -> Searcher:
+        """The loaded indexes, with what a first query loads loaded; the query's clock starts now."""
+        searcher = self._loaded()
+        searcher.ready(dense)
+        current_budget().restart()
+        return searcher
 
     def parse(self, query: str, filters: Filters | None = None) -> ParsedQuery:
         """How a query is read: tokens, quoted phrases, and the year/region it names."""
         check_query(query)
-        return self._read(lambda: self._loaded().parse(query, filters), "read.query")
+        with self._budget():
+            return self._read(lambda: self._ready(False).parse(query, filters), "read.query")
 
     def ask(self, question: str, filters: Filters | None = None, k: int = 10) -> Answer:
         """Which regions / compare / figures / general, answered with exact, located quotes."""
         check_query(question)
         _check_k(k)
-        return self._read(lambda: Answerer(self._loaded()).ask(question, filters, k), "read.query")
+        with self._budget() as spent:
+            answer = self._read(lambda: Answerer(self._ready()).ask(question, filters, k), "read.query")
+        return _with_notice(answer, spent)
 
     def query(self, text: str, k: int = 10, mode: SearchMode = "hybrid", filters: Filters | None = None) -> QueryResult:
         """Answer, passages and parse of one query in ONE snapshot, so the answer card and the
@@ -426,7 +459,7 @@ class KnowledgeBase:
 
         def run() -> QueryResult:
             t0 = time.perf_counter()
-            s = self._loaded()
+            s = self._ready()
             answer = Answerer(s).ask(text, filters, k)
             if mode == "hybrid" and answer.intent == "general":
                 hits = answer.hits
@@ -434,9 +467,10 @@ class KnowledgeBase:
                 hits = s.search(text, k, mode, filters)
             parsed = s.parse(text, filters)
             took = (time.perf_counter() - t0) * 1000
-            return QueryResult(text, mode, answer, hits, parsed, s.docs, self._view().segment, took)
+            return QueryResult(text, mode, _with_notice(answer, spent), hits, parsed, s.docs, self._view().segment, took)
 
-        return self._read(run, "read.query")
+        with self._budget() as spent:
+            return self._read(run, "read.query")
 
     def atlas(self, practices: Sequence[str] | None = None, filters: Filters | None = None, limit: int = 12) -> Atlas:
         """Regions × practices: passages naming each practice per region (see atlas.py)."""
@@ -469,12 +503,13 @@ class KnowledgeBase:
             raise UnknownChunk(chunk_id)
 
         def run() -> SimilarPractices:
-            s = self._loaded()
+            s = self._ready()
             if chunk_id not in s.chunks([chunk_id]):
                 raise UnknownChunk(chunk_id)
             return Answerer(s).similar(chunk_id, k)
 
-        return self._read(run, "read.query")
+        with self._budget():
+            return self._read(run, "read.query")
 
     def documents(self) -> list[Document]:
         return self._read(self.store.documents)
@@ -520,6 +555,18 @@ class KnowledgeBase:
         s.embedder.embed_query("预热")
         if numba:
             s.bm25.use_numba()
+
+
+def _with_notice(answer: Answer, spent: Budget) -> Answer:
+    """The answer, its notice led by the budget's when the query's work was cut short."""
+    if spent.notice is None:
+        return answer
+    return dataclasses.replace(answer, notice=" ".join(filter(None, (spent.notice, answer.notice))))
+
+
+def _work(spent: Budget) -> dict[str, object]:
+    return {"phrase_lookups": spent.phrase_lookups, "elapsed_ms": round(spent.elapsed_ms, 1),
+            "cut": ",".join(spent.cut)}
 
 
 def _check_k(k: int) -> None:

@@ -18,9 +18,10 @@ from kb.models import Chunk, Document, Hit
 
 
 def search(query: str, hits: Sequence[Hit], took_ms: float) -> dict:
-    """One query's passages (`kb search --json`, `GET /search`)."""
-    return {"query": query, "took_ms": round(took_ms, 1), "notice": weak_notice(list(hits)),
-            "hits": [h.to_dict() for h in hits]}
+    """One query's passages (`kb search --json`, `GET /search`); the notice says what the work budget
+    cut (query/budget.py) and whether the hits hold none of the query's words."""
+    notice = " ".join(filter(None, (getattr(hits, "notice", None), weak_notice(list(hits))))) or None
+    return {"query": query, "took_ms": round(took_ms, 1), "notice": notice, "hits": [h.to_dict() for h in hits]}
 
 
 def answer(a: Answer) -> dict:

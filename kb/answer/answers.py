@@ -18,6 +18,7 @@ from kb.answer.figures import AMOUNT, extract_figures, figures_in, table_figures
 from kb.models import Chunk, Document, Filters, Hit
 from kb.query.evidence import Statement
 from kb.query.question import Intent, Practice, Reading, asks_quantity, indicator_of, is_content
+from kb.query import budget
 from kb.query.search import ParsedQuery, Searcher
 
 _SENTENCE_END = "。！？；!?;\n"
@@ -291,7 +292,7 @@ class Answerer:
                     found = p.find_parts(h.chunk.folded)
                     add(h, f"含全部关键词“{'”“'.join(p.parts)}”（未原样提及）", found.start if found else None)
                     exclude = exclude | {h.chunk.chunk_id}
-        if not words:
+        if not words or budget.current().expired():  # past the deadline: what was found so far
             return list(entries.values())
         need = (len(words) + 1) // 2
 
@@ -362,6 +363,8 @@ class Answerer:
         entries: list[RegionEntry] = []
         sides: list[list[Hit]] = []
         for target in q.targets:
+            if entries and budget.current().expired():  # past the deadline: the sides compared so far
+                break
             year = int(target) if target.isdigit() else None
             f = self._side_filters(q, target)
             # A region's own reports speak for it (广东省's, not a district's inside it), when it has any.
@@ -405,6 +408,8 @@ class Answerer:
         found_hits: list[list[Hit]] = []
         missing: list[str] = []
         for target, filters in sides:
+            if found_hits and budget.current().expired():  # past the deadline: the sides read so far
+                break
             side, hits = self._figures_within(p, indicator, filters)
             found_hits.append(hits)
             figures += side

@@ -14,14 +14,13 @@ Readers (KnowledgeBase) never take the lock; each query reads inside one SQLite 
 sees the manifest and the rows of one committed state.
 
 A disk that refuses a write (full, failing, read-only) stops the write before the switch with one
-`StorageError` naming the path, the free space and about how much is needed; the index is as it
-was. Failpoints (failpoints.py) mark each step, so crash tests stop kb exactly there.
+`StorageError` naming the path, the free space and about how much is needed (storage.py); the
+index is as it was. Failpoints (failpoints.py) mark each step, so crash tests stop kb exactly there.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import errno
 import shutil
 import sqlite3
 import time
@@ -41,7 +40,6 @@ from kb.index.segment import (
     MANIFEST,
     IndexUnusable,
     Manifest,
-    StorageError,
     fsync_tree,
     link_file,
     link_tree,
@@ -54,6 +52,8 @@ from kb.index.segment import (
     verified_segment,
     write_manifest,
 )
+from kb.index.storage import describe as describe_storage_error  # noqa: F401 (re-exported)
+from kb.index.storage import storage_error, storage_problem  # noqa: F401 (re-exported)
 from kb.index.store import Store, embed_input
 from kb.index.tokenize import Tokenizer, harvest_terms
 from kb.ingest.pipeline import FilePlan, IngestReport, ParseOptions, apply, passage_rows, read_inputs, within_budget
@@ -381,14 +381,15 @@ class Indexer:
 
     @contextmanager
     def _disk(self, where: Path, need: int) -> Iterator[None]:
-        """Turn a full, failing or read-only disk into one StorageError naming path, space and need."""
+        """Turn a full, failing or read-only disk into one StorageError naming path, space and need
+        (storage.py: 磁盘空间不足：… 需要约 N MB)."""
         try:
             yield
         except (OSError, sqlite3.Error, RuntimeError) as e:
-            kind = storage_problem(e)
-            if kind is None:
+            error = storage_error(e, where, need)
+            if error is None or error is e:
                 raise
-            raise StorageError(describe_storage_error(kind, e, where, need)) from e
+            raise error from e
 
     def _build(self, tokens: bool, dense: bool) -> tuple[Manifest, Path]:
         """Write a new segment from the store as this transaction sees it; returns its manifest."""
@@ -450,54 +451,6 @@ def recovered_manifest(directory: Path, store: Store) -> Manifest | None:
     if len(found) == 1:
         return Manifest(embedder_id=found[0][0], dim=int(found[0][1]))
     return None
-
-
-_FULL, _IO, _READONLY = "full", "io", "readonly"
-
-
-def storage_problem(error: BaseException) -> str | None:
-    """'full' / 'io' / 'readonly' when `error` is the disk refusing a write, else None."""
-    if isinstance(error, OSError) and error.errno is not None:
-        return {errno.ENOSPC: _FULL, errno.EDQUOT: _FULL, errno.EIO: _IO, errno.EROFS: _READONLY}.get(error.errno)
-    if isinstance(error, sqlite3.Error):
-        code = (getattr(error, "sqlite_errorcode", None) or 0) & 0xFF
-        text = str(error).lower()
-        if code == 13 or "disk is full" in text:  # SQLITE_FULL
-            return _FULL
-        if code == 10 or "disk i/o error" in text:  # SQLITE_IOERR
-            return _IO
-        if code == 8 or "readonly" in text:  # SQLITE_READONLY
-            return _READONLY
-        return None
-    text = str(error)  # a short write without errno — numpy: "7246 requested and 7136 written"; FAISS: "fwrite …"
-    if ("requested and" in text and "written" in text) or "fwrite" in text:
-        return _FULL if "requested and" in text else _IO
-    return None
-
-
-def describe_storage_error(kind: str, error: BaseException, where: Path, need: int) -> str:
-    path = getattr(error, "filename", None) or where
-    free = _free_bytes(Path(path))
-    if kind == _FULL:
-        return (f"no space left on the device writing {path}: {_mb(free)} free, about {_mb(need + (1 << 20))} needed "
-                "for this write; free some space (or build elsewhere with --index) and run the same command again — "
-                "the index is unchanged")
-    what = "disk I/O error" if kind == _IO else "read-only file system"
-    return (f"{what} writing {path} ({' '.join(str(error).split())[:120]}); check the disk, then run the same command "
-            "again — the index is unchanged")
-
-
-def _free_bytes(path: Path) -> int:
-    for candidate in (path, *path.parents):
-        try:
-            return shutil.disk_usage(candidate).free
-        except OSError:
-            continue
-    return 0
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1 << 20):.1f} MB"
 
 
 def _bar(total: int, enabled: bool):

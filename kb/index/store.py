@@ -26,6 +26,7 @@ import numpy as np
 from kb.errors import DatabaseRefused  # noqa: F401 (re-exported)
 from kb.index.phrases import MIGRATION as PHRASE_INDEX
 from kb.index.segment import MANIFEST
+from kb.index.storage import rolled_back, storage_error
 from kb.models import Chunk, ChunkSpan, Document, Metadata, with_corrections
 from kb.settings import settings
 
@@ -157,6 +158,9 @@ def _tables(path: Path) -> set[str]:
         if "not a database" in str(e):
             raise DatabaseRefused(f"{path}: not an SQLite database ({e}); kb will not touch it — move it away or "
                                   "use another --index") from e
+        disk = storage_error(e, path.parent, reading=True)  # a full or failing disk is not a damaged database
+        if disk is not None:
+            raise disk from e
         raise DatabaseRefused(f"{path}: database unreadable ({e}); restore it from a backup, or rebuild from your "
                               "files with `kb ingest PATH --index NEW_DIR`") from e
     finally:
@@ -179,10 +183,16 @@ class Store:
         self._pool_lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._closed = False
-        self._own = self._connect()
-        self._own.execute("PRAGMA journal_mode = WAL")
-        self._own.execute("PRAGMA synchronous = NORMAL")
-        self._migrate()
+        try:
+            self._own = self._connect()
+            self._own.execute("PRAGMA journal_mode = WAL")
+            self._own.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as e:  # SQLite writes its -wal/-shm beside the database on open
+            disk = storage_error(e, self.path.parent, reading=True)
+            if disk is None:
+                raise
+            raise disk from e
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=60)
@@ -215,6 +225,8 @@ class Store:
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            if not db.in_transaction:  # SQLite rolled it back itself (a full disk…) after an error someone caught:
+                raise rolled_back(self.path.parent)  # not "cannot commit - no transaction is active"
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:

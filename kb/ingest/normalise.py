@@ -124,6 +124,8 @@ def is_placeholder(value: str) -> bool:
 _CRUMB_SPLIT = re.compile(r"\s*(?:>>|»|›|>|>|→)\s*")
 _CHROME_SPLIT = re.compile(r"[\s::【】\[\]()()|/·•,,、<>《》]+")
 _SHORT_LINE = 10  # characters: the pieces of a share/font-size bar spread one per line
+_CRUMB_MAX = 150  # characters of a breadcrumb trail at most
+_CHROME_SPAN = _CRUMB_MAX + 10  # characters of a run of short lines that can decide it is chrome
 
 # ---------------------------------------------------------------------------------------------
 # title and body shape
@@ -141,11 +143,16 @@ _BLANKS = re.compile(r"\n{3,}")
 _MAX_HEADER_EXTRAS = 6
 
 
+def _crumb_start(s: str) -> bool:
+    """Does the text start as a breadcrumb trail does (当前位置…, '>> a')? Decides a long run alone."""
+    return bool(_rules().location.match(s)) or s.startswith((">>", "»", "›"))
+
+
 def _is_crumb(s: str) -> bool:
     """Breadcrumb trails: 当前位置…, '>> a >> b', '首页 > a > b'."""
-    if _rules().location.match(s) or s.startswith((">>", "»", "›")):
+    if _crumb_start(s):
         return True
-    if len(s) > 150 or _SENTENCE_END.search(s):
+    if len(s) > _CRUMB_MAX or _SENTENCE_END.search(s):
         return False
     parts = [p for p in _CRUMB_SPLIT.split(s) if p]
     if len(parts) < 2 or any(len(p) > 30 for p in parts):
@@ -279,22 +286,46 @@ def _prepare(raw: str) -> list[str]:
 
 def _drop_chrome_runs(lines: list[str]) -> list[str]:
     """Share/font-size bars and breadcrumbs scraped one piece a line (下载 / 打印 / 【字号： / 加大 / 】,
-    您的位置: / 首页 / > / 要闻): a run of short lines that reads as chrome once joined is dropped."""
+    您的位置: / 首页 / > / 要闻): a run of short lines that reads as chrome once joined is dropped.
+
+    Linear in the text: a run joined is at most `_CHROME_SPAN` characters (a bar is at most 80, a
+    breadcrumb trail 150), and a longer run is chrome only by how it starts, so only its first lines
+    are looked at; each line is folded once. Joining the rest of the run from every line on was
+    quadratic: 20k characters of headings (every line short) took 55 s here (issue 19)."""
+    n = len(lines)
+    stripped = [line.strip() for line in lines]
+    short = [0 < len(x) <= _SHORT_LINE for x in stripped]
+    run_end = list(range(n + 1))  # for a short line: where its run of short lines ends
+    for k in range(n - 1, -1, -1):
+        if short[k]:
+            run_end[k] = run_end[k + 1]
+    offset = [0]  # characters of the stripped lines before each, one space between
+    for x in stripped:
+        offset.append(offset[-1] + len(x) + 1)
+    folded: list[str | None] = [None] * n
+
+    def fold_line(k: int) -> str:
+        if folded[k] is None:
+            folded[k] = fold(stripped[k])  # fold maps characters; the spaces between lines join nothing
+        return folded[k]  # type: ignore[return-value]
+
     out: list[str] = []
     i = 0
-    while i < len(lines):
-        j = i
-        while j < len(lines) and 0 < len(lines[j].strip()) <= _SHORT_LINE:
-            j += 1
-        if j - i >= 2:
-            run = lines[i:j]
-            joined = fold(" ".join(x.strip() for x in run))
-            if _is_chrome_bar(joined) or _is_crumb(joined):
-                i = j
-                continue
-            # a breadcrumb's tail: 您的位置: / 首页 / > / 要闻 / 要闻, then the title
-            if _rules().location.match(fold(run[0].strip())):
-                i = j
+    while i < n:
+        end = run_end[i]
+        if end - i >= 2:
+            if offset[end] - offset[i] - 1 > _CHROME_SPAN:  # too long for a bar or a trail: its start decides
+                k, head = i, []
+                while k < end and sum(map(len, head)) < 20:
+                    head.append(fold_line(k))
+                    k += 1
+                chrome = _crumb_start(" ".join(head))
+            else:
+                joined = " ".join(fold_line(k) for k in range(i, end))
+                chrome = _is_chrome_bar(joined) or _is_crumb(joined)
+            # or a breadcrumb's tail: 您的位置: / 首页 / > / 要闻 / 要闻, then the title
+            if chrome or _rules().location.match(fold_line(i)):
+                i = end
                 continue
         out.append(lines[i])
         i += 1

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import failpoints, limits
+from kb.index.storage import storage_problem
 from kb.index.store import Store, embed_input
 from kb.ingest.chunk import chunk
 from kb.ingest.load import load_bytes, read_file
@@ -24,7 +25,7 @@ from kb.ingest.normalise import clean, fold
 from kb.ingest.problems import LoadError, LoadWarning, Skipped
 from kb.ingest.walk import iter_files
 from kb.limits import LimitExceeded, Limits
-from kb.models import Document, RawDocument
+from kb.models import ChunkSpan, Document, RawDocument
 from kb.settings import ChunkSettings, PlaceSettings, Settings
 
 Outcome = str  # "added" | "updated" | "unchanged" | "skipped" | "failed"
@@ -138,21 +139,26 @@ def prepare(raw: RawDocument, options: ParseOptions = ParseOptions()) -> tuple[D
     cleaned = clean(raw.text, raw.title or (str(raw.hints["title"]) if raw.hints.get("title") else None))
     if not cleaned.text.strip():
         raise ValueError("no text left after removing page chrome")
+    # cut first: a text over the passage limit is refused at its first passage over it, before metadata
+    spans = chunk(cleaned.text, options.chunk.max_chars, options.chunk.min_chars,
+                  lambda n: limits.current().check_passages(raw.source, n))
     meta = derive(cleaned, raw, options.places)
     digest = content_hash(cleaned.text)
     doc = Document(doc_id=digest[:16], source=raw.source, text=cleaned.text, meta=meta, content_hash=digest)
-    rows = passage_rows(doc, options.chunk, lambda n: limits.current().check_passages(raw.source, n))
+    rows = passage_rows(doc, options.chunk, spans=spans)
     if not rows:
         raise ValueError("no passages found in the document")
     return doc, rows
 
 
-def passage_rows(doc: Document, cfg: ChunkSettings, check: Callable[[int], None] | None = None) -> list[tuple]:
+def passage_rows(doc: Document, cfg: ChunkSettings, check: Callable[[int], None] | None = None,
+                 spans: list[ChunkSpan] | None = None) -> list[tuple]:
     """A document's passages as stored: (span, text, folded text, embedding-cache key) per chunk.
-    `check(n)` sees the passage count before any passage is folded or hashed (the limit)."""
-    spans = chunk(doc.text, cfg.max_chars, cfg.min_chars)
-    if check:
-        check(len(spans))
+    `check(n)` sees the passage count while the text is cut, and before any passage is folded or
+    hashed (the limit: a document over it is refused as soon as it is passed); `spans`: the text
+    cut already (with `cfg`)."""
+    if spans is None:
+        spans = chunk(doc.text, cfg.max_chars, cfg.min_chars, check)
     rows = []
     for span in spans:
         text = doc.text[span.start : span.end]
@@ -352,6 +358,8 @@ def apply(store: Store, plans: list[FilePlan], report: IngestReport, reparse: bo
                 with _savepoint(store):
                     outcome, note = store_document(store, item, reparse, readd)
             except Exception as e:  # noqa: BLE001 - rolled back to its savepoint alone
+                if storage_problem(e) or not store.db.in_transaction:
+                    raise  # the disk, not this document: the whole write stops (and says so), nothing half-done
                 report.record(item.doc.source, "failed", f"{type(e).__name__}: {e}")
                 complete = False
                 continue
@@ -378,6 +386,8 @@ class _savepoint:
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
+            if not self.db.in_transaction:
+                return False  # SQLite ended the whole transaction (a full disk): its error says why
             self.db.execute(f"ROLLBACK TO {self.name}")
         self.db.execute(f"RELEASE {self.name}")
         return False

@@ -25,7 +25,8 @@ from kb.query.evidence import Statement, UnitHit, describe, related_parts, state
 from kb.query.units import INDICATOR_ENDS, Concept, Unit, concept, split_joined, synonym_groups  # noqa: F401
 from kb.query.units import Corpus as UnitCorpus
 from kb.query.units import words as unit_words
-from kb.settings import EvidenceSettings
+from kb.query import budget as work
+from kb.settings import EvidenceSettings, QuerySettings
 
 Intent = Literal["regions", "compare", "figure", "general"]
 
@@ -248,7 +249,54 @@ def spans(folded: str, names: Iterable[str], corpus: Corpus) -> list[list[str]]:
         runs.append(run)
         if budget <= 0:
             break
-    return [r for r in (_trim(r) for r in runs) if r]
+    return [r for r in (_trim(r) for r in _bounded(runs, corpus.settings.query)) if r]
+
+
+# ---- work bounds (issue 19) ----------------------------------------------------------------------
+# Reading a question costs what its caps allow, never the square of its length (before, `法`×1,000
+# took `kb search` to 24 GB): at most `evidence.max_units` × 4 tokens are read (spans above), repeats
+# collapse, at most `query.max_spans` runs of at most `query.max_span_tokens` tokens are resolved,
+# every phrase count goes through the Searcher's budget (query/budget.py), and the budget is checked
+# between runs. What a cap cut is said in the query's notice.
+_PERIOD_MAX = 4  # tokens in a repeated group that collapses (一网通办一网通办 → 一网通办; 法法法 → 法)
+
+
+def _collapsed(run: list[str]) -> list[str]:
+    """A run with each immediate repeat of a group of up to `_PERIOD_MAX` tokens dropped: 法 法 法 → 法,
+    法治 政府 法治 政府 → 法治 政府. No practice name repeats itself, so nothing asked is lost. Linear."""
+    out: list[str] = []
+    i = 0
+    while i < len(run):
+        for p in range(1, _PERIOD_MAX + 1):
+            if len(out) >= p and run[i : i + p] == out[-p:]:
+                i += p
+                break
+        else:
+            out.append(run[i])
+            i += 1
+    return out
+
+
+def _bounded(runs: list[list[str]], cfg: QuerySettings) -> list[list[str]]:
+    """Runs with repeats collapsed, long runs cut into pieces of `max_span_tokens`, duplicates
+    dropped, and at most `max_spans` of them (the first); each cut is noted for the notice."""
+    spent = work.current()
+    out: list[list[str]] = []
+    seen: set[tuple[str, ...]] = set()
+    for run in runs:
+        run = _collapsed(run)
+        if len(run) > cfg.max_span_tokens:
+            spent.note("span_tokens")
+        for k in range(0, max(len(run), 1), max(cfg.max_span_tokens, 1)):
+            piece = run[k : k + cfg.max_span_tokens]
+            if not piece or tuple(piece) in seen:
+                continue
+            if len(out) >= cfg.max_spans:
+                spent.note("spans")
+                return out
+            seen.add(tuple(piece))
+            out.append(piece)
+    return out
 
 
 def _as_written(run: list[str], folded: str) -> str:
@@ -286,6 +334,8 @@ def read_question(folded: str, phrases: tuple[str, ...], names: Iterable[str], c
         return Reading(intent, practice_of(phrases[0], corpus), words)
     best: tuple[tuple, Practice] | None = None
     for run in runs:
+        if best is not None and work.current().exhausted():  # the first run always; then while the budget lasts
+            break
         p = practice_of(_as_written(run, folded), corpus)
         if p is None:
             continue

@@ -17,10 +17,11 @@ from kb.index.bm25 import BM25Index
 from kb.index.dense import DenseIndex
 from kb.index.phrases import PhraseIndex, squash
 from kb.index.store import Store
-from kb.index.tokenize import Tokenizer, dictionary_words, is_verb
+from kb.index.tokenize import Tokenizer, collapse_repeats, dictionary, dictionary_words, is_verb
 from kb.ingest.normalise import fold
 from kb.ingest.places import RegionGazetteer, short_name
 from kb.models import Chunk, Document, Filters, Hit, SearchMode
+from kb.query import budget
 from kb.query.fusion import rrf
 from kb.query.question import Practice, Reading, level_named, read_question
 from kb.query.rerank import rerank, tier_of
@@ -85,16 +86,21 @@ class Searcher:
         self._counts: dict[str, int] = {}
         self._abbreviations: tuple[tuple[str, ...], ...] | None = None
         self._readings: dict[str, Reading] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+        self._tokens: dict[str, tuple[str, ...]] = {}
         self._short_rows: dict[str, list[int]] = {}
         self._named: frozenset[str] | None = None
         self._stated: dict[str, set[int]] = {}
 
     # ---- what the corpus states (question.Corpus) -----------------------------------------
     def phrase_count(self, phrase: str) -> int:
-        """Passages containing the phrase, squash-insensitive (cached per loaded index)."""
+        """Passages containing the phrase, squash-insensitive (cached per loaded index). A look-up
+        the query's budget refuses counts as 0 (not attested), and is not cached."""
         key = squash(phrase)
         n = self._counts.get(key)
         if n is None:
+            if not budget.current().lookup():
+                return 0
             if len(self._counts) > self.settings.cache.phrase_counts:
                 self._counts.clear()
             index = PhraseIndex(self.store.db)
@@ -106,6 +112,9 @@ class Searcher:
         return n
 
     def pattern_count(self, pattern: str, needs: tuple[str, ...]) -> int:
+        """Passages matching a pattern (see rows_matching); a look-up the budget refuses counts as 0."""
+        if "\x01" + pattern not in self._counts and not budget.current().lookup():
+            return 0
         return len(self.rows_matching(pattern, needs))
 
     def rows_matching(self, pattern: str, needs: tuple[str, ...], limit: int = 5_000) -> list[int]:
@@ -273,8 +282,32 @@ class Searcher:
         vectors = self.store.vectors_for(self.embedder.id, self.embedder.dim, chunk_ids)
         if not vectors:
             return {}
-        qv = self.embedder.embed_query(text)
+        qv = self.query_vector(text)
         return {cid: float(np.dot(v, qv)) for cid, v in vectors.items()}
+
+    def ready(self, dense: bool = True) -> None:
+        """Load now what the first query would load inside its deadline (see query/budget.py):
+        jieba with the lexicon, jieba's dictionary of word classes, and — `dense` — the query
+        embedder. Cheap once loaded."""
+        self.tokenizer.cut("预热")
+        dictionary()
+        if dense and self.dense is not None and len(self.dense):
+            self.query_vector("预热")
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The embedding of a query text (its first `query.max_embed_chars` characters), cached per
+        loaded index: a question is embedded by several stages (the dense leg, related passages)."""
+        cap = self.settings.query.max_embed_chars
+        if len(text) > cap:  # the head of a long query (see QuerySettings.max_embed_chars)
+            budget.current().note("embed_chars")
+            text = text[:cap]
+        qv = self._vectors.get(text)
+        if qv is None:
+            qv = self.embedder.embed_query(text)
+            if len(self._vectors) >= self.settings.cache.query_vectors:
+                self._vectors.clear()
+            self._vectors[text] = qv
+        return qv
 
     def neighbours(self, chunk_id: int, n: int) -> list[int]:
         """Passages nearest to a stored passage (dense; BM25 on its words when it has no vector yet)."""
@@ -289,9 +322,17 @@ class Searcher:
 
     # ---- query understanding -----------------------------------------------------------
     def parse(self, query: str, filters: Filters | None = None, infer: bool = True) -> ParsedQuery:
-        folded = fold(query)
-        phrases = quoted_phrases(folded)
-        tokens = tuple(self.tokenizer.tokens(folded))
+        folded = collapse_repeats(fold(query))  # 法×1,000 is read as 法法: every stage costs per character
+        phrases = tuple(dict.fromkeys(quoted_phrases(folded)))
+        if len(phrases) > self.settings.query.max_spans:  # each quoted phrase is a look-up and a mask
+            budget.current().note("spans")
+            phrases = phrases[: self.settings.query.max_spans]
+        tokens = self._tokens.get(folded)
+        if tokens is None:  # a question is parsed by several stages: jieba once (≈ 0.1 s at 1,000 characters)
+            tokens = tuple(self.tokenizer.tokens(folded))
+            if len(self._tokens) >= self.settings.cache.readings:
+                self._tokens.clear()
+            self._tokens[folded] = tokens
         filters = filters or Filters()
         inferred = Filters()
         if infer:
@@ -355,7 +396,13 @@ class Searcher:
 
     # ---- the legs ----------------------------------------------------------------------
     def bm25_ranking(self, q: ParsedQuery, n: int, mask: np.ndarray | None) -> list[int]:
-        tokens = list(q.tokens) or self.tokenizer.cut(q.folded)
+        # Each distinct word once (a word repeated in a pasted paragraph, or 法×1,000, weighs as one
+        # mention: BM25 sums a query word's weight per occurrence otherwise), at most max_query_tokens.
+        tokens = list(dict.fromkeys(q.tokens or self.tokenizer.cut(q.folded)))
+        cap = self.settings.query.max_query_tokens
+        if len(tokens) > cap:
+            budget.current().note("query_tokens")
+            tokens = tokens[:cap]
         rows, _ = self.bm25.top(tokens, n, mask)
         return self.bm25.chunk_ids[rows].tolist()
 
@@ -363,7 +410,7 @@ class Searcher:
         if self.dense is None or not len(self.dense):
             return []
         allowed = None if mask is None else self.bm25.chunk_ids[mask]
-        ids, _ = self.dense.search(self.embedder.embed_query(q.folded), n, allowed)
+        ids, _ = self.dense.search(self.query_vector(q.folded), n, allowed)
         return ids.tolist()
 
     def search(
