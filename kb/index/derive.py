@@ -27,7 +27,7 @@ class Derived:
 
 
 def recipe(cfg: SemanticSettings) -> str:
-    rule_lines = "\n".join("\n".join(rules.lines(RULES, section)) for section in ("patterns", "not_definition", "slogans"))
+    rule_lines = "\n".join("\n".join(rules.lines(RULES, section)) for section in ("patterns", "not_definition", "heading_verbs", "slogans"))
     digest = hashlib.sha1(rule_lines.encode("utf-8")).hexdigest()[:12]
     return f"sentences {cfg.sentence_min_chars}-{cfg.sentence_max_chars}; glossary {digest}"
 

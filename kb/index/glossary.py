@@ -80,8 +80,10 @@ def _annotation(definition: str) -> bool:
 
 
 def plausible_name(name: str) -> bool:
-    """A practice name: at least two Chinese characters, not a slogan, not a bare list of names."""
-    return len(_CJK.findall(name)) >= 2 and name not in slogans() and not any(ch in name for ch in "。;,")
+    """A practice name: at least two Chinese characters, not a slogan, not a bare list of names, not
+    a heading (推进依法行政: it starts with a verb of [heading_verbs])."""
+    return (len(_CJK.findall(name)) >= 2 and name not in slogans() and not any(ch in name for ch in "。;,")
+            and not name.startswith(rules.words(RULES, "heading_verbs")))
 
 
 def definitions_in(folded: str) -> list[Definition]:

@@ -196,7 +196,10 @@ class Indexer:
     def reindex(self, allow_empty: bool = False, progress: bool = False) -> None:
         """Rebuild BM25, FAISS and the lexicon from the store (re-tokenising every passage); with
         chunk settings other than the index's, every document is first cut again from its stored
-        text and the new passages embedded.
+        text and the new passages embedded; with other sentence settings (semantic.sentence_*),
+        every passage's sentences are cut again and the new ones embedded. Sentences and
+        definitions of an index built before them are derived from what is cached; `kb embed`
+        embeds the rest (a repair never starts hours of embedding unasked).
 
         Never turns an index of N passages into an empty one unasked: an emptied store is a
         damaged or replaced database, and rebuilding from it would hide that."""
@@ -220,7 +223,7 @@ class Indexer:
         for doc, rows in rechunked.values():
             for _, text, folded, _ in rows:
                 todo.update(derive(text, folded, self.config.semantic).inputs)
-        if not rechunked:
+        if not rechunked and self.config.semantic != self.recorded.semantic:  # asked to cut sentences anew
             todo.update(self._derived_todo())
         cached = self.store.cached(self.manifest.embedder_id, todo)
         self._embed({h: t for h, t in todo.items() if h not in cached}, progress, None)
