@@ -191,7 +191,7 @@ class SemanticSettings:
     glossary_expand: int = 1  # 0: the glossary is offered to callers but does not join the dense leg
     # Similar practices: a near practice (glossary neighbour) or a nearest sentence from another
     # region qualifies at this similarity (passage-as-query cosine; calibrated on dev_similar).
-    similar_min_similarity: float = 0.90
+    similar_min_similarity: float = 0.97
 
 
 # ---- machine sections ------------------------------------------------------------------------------

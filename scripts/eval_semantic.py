@@ -16,13 +16,12 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kb import KnowledgeBase
-from kb.evaluate import evaluate, format_table, load_queries, region_scores
+from kb.evaluate import answer_scores, evaluate, format_table, load_queries, region_scores
 from kb.ingest.normalise import fold
 from kb.settings import parse_overrides
 
@@ -87,13 +86,10 @@ def main() -> int:
             # a row whose answer is empty on purpose (no report states it) has nothing to retrieve:
             # it counts in the which-regions checks only
             r = evaluate(kb, [q for q in qs if q.relevant], modes=tuple(args.modes.split(",")))
-            empty = [q for q in qs if not q.relevant and q.regions is not None]
-            if empty:
-                extra = evaluate(kb, [replace(q, relevant=(("\x00", "\x00"),)) for q in empty], modes=())
-                r["regions"] += extra["regions"]
-                checks = r["regions"]
-                r["region_summary"] = {"n": len(checks), **{k: sum(c[k if k != "exact" else "ok"] for c in checks) / len(checks)
-                                                            for k in ("precision", "recall", "exact")}}
+            if any(not q.relevant and q.regions is not None for q in qs):
+                judged = [q for q in qs if (q.regions is not None and q.kind in ("region", "regions"))
+                          or q.row.get("figures")]
+                r["answers"] = answer_scores([q.row for q in judged], [kb.ask(q.query).to_dict() for q in judged])
             r["seconds"] = round(time.perf_counter() - t0, 1)
             result["queries"][path] = r
             print(f"## {path} {overrides or ''} ({len(qs)} queries, {r['seconds']} s)\n{format_table(r)}\n")
