@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from kb.answer.figures import AMOUNT, extract_figures, figures_in, table_figures
 from kb.models import Chunk, Document, Filters, Hit
 from kb.query.evidence import Statement
-from kb.query.question import Intent, Practice, Reading, asks_quantity, indicator_of, is_content
 from kb.query import budget
+from kb.query.question import Intent, Practice, Reading, asks_quantity, indicator_of, is_content
 from kb.query.search import ParsedQuery, Searcher
 
 _SENTENCE_END = "。！？；!?;\n"
@@ -306,9 +306,13 @@ class Answerer:
         sims = self.s.similarities(q.text, [h.chunk.chunk_id for h in cands])
         if sims:
             best = max(sims.values())
-            for h in sorted((h for h in cands if sims.get(h.chunk.chunk_id, -1) >= best - self.cfg.dense_margin),
-                            key=lambda h: -sims[h.chunk.chunk_id]):
-                add(h, "语义相近（未直接提及）", _first_word(h.chunk.folded, words))
+            close = sorted((h for h in cands if sims.get(h.chunk.chunk_id, -1) >= best - self.cfg.dense_margin),
+                           key=lambda h: -sims[h.chunk.chunk_id])
+            # each quoted at its sentence nearest the question (sentence vectors, query/semantic.py)
+            nearest = self.s.sentence_similarities(q.text, [h.chunk.chunk_id for h in close]) if close else {}
+            for h in close:
+                at = nearest.get(h.chunk.chunk_id)
+                add(h, "语义相近（未直接提及）", at[1] if at else _first_word(h.chunk.folded, words))
         return list(entries.values())
 
     def _regions(self, q: Question, k: int) -> Answer:

@@ -327,6 +327,8 @@ class Searcher:
         """The glossary practices whose definitions are nearest `text` (as a query), best first: each
         (practice, definition, similarity, chunk_ids) — the passages stating the practice. With
         `min_similarity` (e.g. settings.semantic.glossary_min_similarity) only those that close."""
+        if self.semantic.glossary is None or not len(self.semantic.glossary):
+            return []  # no glossary (an index without vectors): nothing to embed the text for
         return practices_like(self.query_vector(fold(text)), self.semantic.glossary, k, self.rows_with_phrase,
                               -1.0 if min_similarity is None else min_similarity)
 
