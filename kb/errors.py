@@ -115,6 +115,12 @@ class EmbedderMismatch(IndexUnusable):
     status = 409
 
 
+class UnknownEmbedder(KbError, ValueError):
+    """An embedder spec kb cannot load here (a tuned model this machine has not made, a bad id)."""
+
+    code = "unknown_embedder"
+
+
 class SegmentMissing(IndexUnusable):
     """The segment a manifest names is gone (pruned after a newer one was published): read again."""
 

@@ -46,6 +46,7 @@ from kb.query.budget import Budget
 from kb.query.budget import applied as budget_applied
 from kb.query.budget import current as current_budget
 from kb.query.search import ParsedQuery, Searcher
+from kb.query.semantic import Semantic
 from kb.settings import Settings, in_force, settings
 
 MAX_CHUNK_ID = 2**63 - 1  # SQLite's INTEGER
@@ -346,7 +347,7 @@ class KnowledgeBase:
                 return current[2]
             if current is not None and current[0] == key[0]:  # corrected metadata, same indexes: new documents view
                 s = current[2]
-                searcher = self._new_searcher(s.tokenizer, s.bm25, s.dense)
+                searcher = self._new_searcher(s.tokenizer, s.bm25, s.dense, s.semantic)
             else:
                 searcher = self._load(self._view())
             if current is None or key > current[:2]:  # segment names sort by time: keep the newest
@@ -365,6 +366,7 @@ class KnowledgeBase:
             terms = (seg / "lexicon.txt").read_text(encoding="utf-8").split("\n")
             bm25 = BM25Index.load(seg / "bm25")
             dense = DenseIndex.load(seg / "dense", manifest.dim, self.settings_for(manifest).index.hnsw_ef_search)
+            semantic = Semantic.load(seg, manifest.dim, self.settings_for(manifest).index.hnsw_ef_search)
         except FileNotFoundError as e:
             raise SegmentMissing(f"{seg}: {e.filename} missing; {repair}") from e
         except Exception as e:  # FAISS and numpy raise RuntimeError/ValueError on damaged files
@@ -374,13 +376,14 @@ class KnowledgeBase:
         tokenizer = Tokenizer(terms)
         if tokenizer.hash != manifest.lexicon_hash:
             raise IndexUnusable(f"{seg}: lexicon does not match the manifest; {repair}")
-        return self._new_searcher(tokenizer, bm25, dense)
+        return self._new_searcher(tokenizer, bm25, dense, semantic)
 
-    def _new_searcher(self, tokenizer: Tokenizer, bm25: BM25Index, dense: DenseIndex) -> Searcher:
+    def _new_searcher(self, tokenizer: Tokenizer, bm25: BM25Index, dense: DenseIndex,
+                      semantic: Semantic | None = None) -> Searcher:
         """A searcher over loaded indexes and the documents as this snapshot has them, with the
         settings the index was built with (and this handle's overrides)."""
         return Searcher(self.store, tokenizer, bm25, dense, self.embedder, self.store.documents(),
-                        self.settings_for(self._view()))
+                        self.settings_for(self._view()), semantic=semantic)
 
     def settings_for(self, manifest: Manifest) -> Settings:
         """The settings in force for an index state: what it recorded, this machine's, KB_SETTINGS,
@@ -510,6 +513,13 @@ class KnowledgeBase:
 
         with self._budget():
             return self._read(run, "read.query")
+
+    def tune(self, options=None, progress=None):
+        """Experimental: fine-tune e5-small on pairs mined from this index's texts (embed/tune.py).
+        Returns a TuneReport naming the new embedder id; this index keeps its own embedder."""
+        from kb.embed.tune import TuneOptions, tune
+
+        return self._read(lambda: tune(self.store, options or TuneOptions(), progress))
 
     def documents(self) -> list[Document]:
         return self._read(self.store.documents)

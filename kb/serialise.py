@@ -31,7 +31,9 @@ def answer(a: Answer) -> dict:
 
 def similar(chunk_id: int, result: SimilarPractices) -> dict:
     """Passages from other regions like one passage (`kb similar --json`, `GET /similar/{id}`)."""
-    return {"chunk_id": chunk_id, "practice": result.practice, "hits": [h.to_dict() for h in result.hits]}
+    items = getattr(result, "items", ())  # answer/similar.py: each hit with its quote and how it is similar
+    return {"chunk_id": chunk_id, "practice": result.practice, "definition": getattr(result, "definition", None),
+            "hits": [it.to_dict() for it in items] if items else [h.to_dict() for h in result.hits]}
 
 
 def document(doc: Document) -> dict:

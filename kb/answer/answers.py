@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from kb.answer.figures import AMOUNT, extract_figures, figures_in, table_figures
 from kb.models import Chunk, Document, Filters, Hit
 from kb.query.evidence import Statement
-from kb.query.question import Intent, Practice, Reading, asks_quantity, indicator_of, is_content
 from kb.query import budget
+from kb.query.question import Intent, Practice, Reading, asks_quantity, indicator_of, is_content
 from kb.query.search import ParsedQuery, Searcher
 
 _SENTENCE_END = "。！？；!?;\n"
@@ -306,9 +306,13 @@ class Answerer:
         sims = self.s.similarities(q.text, [h.chunk.chunk_id for h in cands])
         if sims:
             best = max(sims.values())
-            for h in sorted((h for h in cands if sims.get(h.chunk.chunk_id, -1) >= best - self.cfg.dense_margin),
-                            key=lambda h: -sims[h.chunk.chunk_id]):
-                add(h, "语义相近（未直接提及）", _first_word(h.chunk.folded, words))
+            close = sorted((h for h in cands if sims.get(h.chunk.chunk_id, -1) >= best - self.cfg.dense_margin),
+                           key=lambda h: -sims[h.chunk.chunk_id])
+            # each quoted at its sentence nearest the question (sentence vectors, query/semantic.py)
+            nearest = self.s.sentence_similarities(q.text, [h.chunk.chunk_id for h in close]) if close else {}
+            for h in close:
+                at = nearest.get(h.chunk.chunk_id)
+                add(h, "语义相近（未直接提及）", at[1] if at else _first_word(h.chunk.folded, words))
         return list(entries.values())
 
     def _regions(self, q: Question, k: int) -> Answer:
@@ -468,62 +472,22 @@ class Answerer:
     # similar practices -----------------------------------------------------------------------
     def practice_of(self, chunk: Chunk, doc: Document) -> str | None:
         """The practice a passage states that other regions' reports state too: the most specific
-        named term (quoted, or a lexicon/harvested term) it contains, a heading's first."""
-        own = doc.meta.region
-        terms = set(_NAMED_TERM.findall(chunk.folded))
-        tokens = set(self.s.cut(chunk.folded))
-        named = self.s.named_terms()
-        terms |= {t for t in tokens if t in named}
-        heading = " ".join(chunk.section)
-        best: tuple[tuple, str] | None = None
-        for term in terms:
-            if len(term) < 3 and term not in named:
-                continue
-            ids = self.s.rows_with_phrase(term)
-            elsewhere = {c.doc_id for c in self.s.chunks(ids[:200]).values()} - {doc.doc_id}
-            others = [d for d in elsewhere if d in self.s.docs and self.s.docs[d].meta.region != own]
-            if not others:
-                continue
-            key = (term in heading, -len(ids), len(term))
-            if best is None or key > best[0]:
-                best = (key, term)
-        return best[1] if best else None
+        name it writes — in its heading, quoted, defined in the glossary, in fewer passages — that is
+        not a generic word most reports write (see answer/similar.py)."""
+        from kb.answer.similar import practices_in
+
+        found = practices_in(self.s, chunk, doc)
+        return found[0] if found else None
 
     def similar(self, chunk_id: int, k: int = 10) -> SimilarPractices:
-        """Passages from *other* regions like this one: first those that state the same practice (by
-        similarity to the source passage), then the nearest others, flagged weak; no heading-only ones."""
-        chunk = self.s.chunks([chunk_id]).get(chunk_id)
-        if chunk is None:
-            raise ValueError(f"no passage {chunk_id} in this index")
-        doc = self.s.docs[chunk.doc_id]
-        own = doc.meta.region
-        practice = self.practice_of(chunk, doc)
-        stating = set(self.s.rows_with_phrase(practice)) if practice else set()
-        ranked = self.s.neighbours(chunk_id, self.cfg.similar_pool)
-        ranked += [c for c in sorted(stating) if c not in set(ranked)]
-        found = self.s.chunks(ranked)
-        order = {c: i for i, c in enumerate(ranked)}
-        cands = sorted(ranked, key=lambda c: (c not in stating, order[c]))
-        out: list[Hit] = []
-        taken: set[str] = set()
-        for cid in cands:
-            c = found.get(cid)
-            if c is None or c.doc_id not in self.s.docs or c.doc_id == chunk.doc_id or heading_only(c):
-                continue
-            other = self.s.docs[c.doc_id]
-            region = other.meta.region or other.doc_id
-            if (own and region == own) or region in taken:
-                continue
-            taken.add(region)
-            rank = order[cid] + 1
-            out.append(Hit(len(out) + 1, 1.0 / (self.s.settings.retrieval.rrf_k + rank), None, rank, c, other,
-                           weak=cid not in stating))
-            if len(out) >= k:
-                break
-        return SimilarPractices(practice, out)
+        """Other regions' passages that state the practice this passage states, or a near one
+        (glossary neighbours), then the nearest statements down to a calibrated similarity — each
+        with its quote; the list ends where the evidence ends (answer/similar.py)."""
+        from kb.answer.similar import similar_practices
+
+        return similar_practices(self.s, chunk_id, k)
 
 
-_NAMED_TERM = re.compile(r"[“「『]([^”」』\s]{2,16})[”」』]")
 
 
 def group_by_region(found: list[tuple[Hit, Statement]], practice: Practice | None, quote_max: int = 220,

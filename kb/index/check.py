@@ -176,11 +176,34 @@ def _check_segment(directory: Path, store: Store, m: Manifest, repair: str) -> l
                                          "match the store"))
     except Exception as e:  # noqa: BLE001
         out.append(Finding("problem", f"FAISS index in {seg} unreadable ({type(e).__name__}: {str(e)[:100]}); {repair}"))
+    out += _check_sentences(seg, store, m, repair)
     leftovers = sorted(p.name[:40] for p in (directory / "segments").iterdir() if p.name != m.segment)
     if len(leftovers) > 1:
         out.append(Finding("warning", f"{len(leftovers)} old or unfinished segments ({', '.join(leftovers)}); "
                                       "the next ingest or `kb reindex` removes them"))
     return out
+
+
+def _check_sentences(seg: Path, store: Store, m: Manifest, repair: str) -> list[Finding]:
+    """The sentence index (index/sentence_index.py): its ids are stored sentences of the passages
+    it names, as many as the manifest counts. An index built before sentence vectors has none."""
+    from kb.index.sentence_index import SentenceIndex
+
+    if not (seg / "sentences").is_dir():
+        if "sentences" in m.counts:
+            return [Finding("problem", f"{seg / 'sentences'} is missing; {repair}")]
+        return [Finding("warning", "no sentence vectors yet (an index built before them): `kb embed` adds them")]
+    try:
+        index = SentenceIndex.load(seg / "sentences", m.dim, 16)
+        known = dict(store.db.execute("SELECT sentence_id, chunk_id FROM sentences").fetchall())
+        wrong = sum(1 for sid, cid in zip(index.ids.tolist(), index.chunk_ids.tolist()) if known.get(sid) != cid)
+        if len(index) != m.counts.get("sentences") or wrong:
+            return [Finding("problem", f"sentence index holds {len(index)} vectors, the manifest says "
+                                       f"{m.counts.get('sentences')}, {wrong} of them for sentences the store does not "
+                                       f"have; {repair}")]
+    except Exception as e:  # noqa: BLE001
+        return [Finding("problem", f"sentence index in {seg} unreadable ({type(e).__name__}: {str(e)[:100]}); {repair}")]
+    return [Finding("ok", f"sentence index ({index.dense.kind}): {len(index)} vectors, ids match the store")]
 
 
 def _sample(ids: np.ndarray, vectors: np.ndarray, n: int = 20):

@@ -35,7 +35,10 @@ from kb.embed import expect_passages, get_embedder
 from kb.errors import UnknownDocument
 from kb.index.bm25 import BM25Index
 from kb.index.dense import DenseIndex
+from kb.index.derive import derive, input_text, recipe
+from kb.index.glossary import Entry, Glossary, generic_words
 from kb.index.lock import write_lock
+from kb.index.phrases import PhraseIndex, squash
 from kb.index.segment import (
     MANIFEST,
     IndexUnusable,
@@ -54,6 +57,7 @@ from kb.index.segment import (
 )
 from kb.index.storage import describe as describe_storage_error  # noqa: F401 (re-exported)
 from kb.index.storage import storage_error, storage_problem  # noqa: F401 (re-exported)
+from kb.index.sentence_index import SentenceIndex
 from kb.index.store import Store, embed_input
 from kb.index.tokenize import Tokenizer, harvest_terms
 from kb.ingest.pipeline import FilePlan, IngestReport, ParseOptions, apply, passage_rows, read_inputs, within_budget
@@ -178,6 +182,9 @@ class Indexer:
     def embed(self, progress: bool = False, limit: int | None = None, on_embed: OnEmbed | None = None) -> int:
         """Embed passages without a vector, publishing the dense index every `embed.checkpoint` passages."""
         todo = {h: text for _, h, text in self.store.chunks_to_embed(self.manifest.embedder_id, limit)}
+        if limit is None or len(todo) < limit:  # passages first; then their sentences and definitions
+            derived = self._derived_todo()
+            todo.update(list(derived.items())[: None if limit is None else limit - len(todo)])
 
         def checkpoint() -> None:
             self._switch(lambda: True, tokens=False, dense=True)
@@ -189,7 +196,10 @@ class Indexer:
     def reindex(self, allow_empty: bool = False, progress: bool = False) -> None:
         """Rebuild BM25, FAISS and the lexicon from the store (re-tokenising every passage); with
         chunk settings other than the index's, every document is first cut again from its stored
-        text and the new passages embedded.
+        text and the new passages embedded; with other sentence settings (semantic.sentence_*),
+        every passage's sentences are cut again and the new ones embedded. Sentences and
+        definitions of an index built before them are derived from what is cached; `kb embed`
+        embeds the rest (a repair never starts hours of embedding unasked).
 
         Never turns an index of N passages into an empty one unasked: an emptied store is a
         damaged or replaced database, and rebuilding from it would hide that."""
@@ -206,11 +216,17 @@ class Indexer:
                 "purpose run `kb reindex --allow-empty`")
 
         rechunked = self._rechunked() if self.config.chunk != self.recorded.chunk else {}
-        if rechunked:  # the new passages' vectors first, committed to the cache (an interrupted run keeps them)
-            todo = {key: embed_input(doc.meta.title, span.section, folded)
-                    for doc, rows in rechunked.values() for span, _, folded, key in rows}
-            cached = self.store.cached(self.manifest.embedder_id, todo)
-            self._embed({h: t for h, t in todo.items() if h not in cached}, progress, None)
+        # the new passages' vectors first, committed to the cache (an interrupted run keeps them), and
+        # those of sentences and definitions a changed recipe derives
+        todo = {key: embed_input(doc.meta.title, span.section, folded)
+                for doc, rows in rechunked.values() for span, _, folded, key in rows}
+        for doc, rows in rechunked.values():
+            for _, text, folded, _ in rows:
+                todo.update(derive(text, folded, self.config.semantic).inputs)
+        if not rechunked and self.config.semantic != self.recorded.semantic:  # asked to cut sentences anew
+            todo.update(self._derived_todo())
+        cached = self.store.cached(self.manifest.embedder_id, todo)
+        self._embed({h: t for h, t in todo.items() if h not in cached}, progress, None)
 
         def write() -> bool:
             for doc, rows in rechunked.values():
@@ -286,6 +302,20 @@ class Indexer:
                     todo.update(item.embed_inputs())
                 texts.add(item.doc.content_hash)
         todo.update((h, text) for _, h, text in self.store.chunks_to_embed(self.manifest.embedder_id))
+        for plan in plans:  # their sentences and definitions (cached ones are dropped below)
+            for item in plan.items:
+                for _, text, folded, _ in item.rows:
+                    todo.update(derive(text, folded, self.config.semantic).inputs)
+        todo.update(self._derived_todo())
+        cached = self.store.cached(self.manifest.embedder_id, todo)
+        return {h: t for h, t in todo.items() if h not in cached}
+
+    def _derived_todo(self) -> dict[str, str]:
+        """Embed inputs of the stored passages' sentences and definitions that have no vector: those
+        derived already (from their rows), and those the next build will derive (new recipe)."""
+        todo = {key: input_text(folded, s, e) for key, folded, s, e in self.store.derived_to_embed(self.manifest.embedder_id)}
+        for _, text, folded in self.store.underived(recipe(self.config.semantic)):
+            todo.update(derive(text, folded, self.config.semantic).inputs)
         cached = self.store.cached(self.manifest.embedder_id, todo)
         return {h: t for h, t in todo.items() if h not in cached}
 
@@ -345,6 +375,8 @@ class Indexer:
             or counts.get("chunks") != self.store.count("chunks")
             or counts.get("documents") != self.store.count("documents")
             or counts.get("embedded") != self.store.count_embedded(self.manifest.embedder_id)
+            or self.store.count_underived(recipe(self.config.semantic)) > 0
+            or counts.get("sentences") != self.store.count_sentence_vectors(self.manifest.embedder_id)
         )
 
     def _switch(self, write: Callable[[], bool], tokens: bool, dense: bool, new_bytes: int = 0) -> None:
@@ -412,8 +444,13 @@ class Indexer:
                 index = DenseIndex.build(ids, vectors, m.dim, cfg.flat_max, cfg.hnsw_m, cfg.hnsw_ef_search)
                 index.save(seg / "dense")
                 m.dense_kind = index.kind
+                del ids, vectors
+                m.counts["sentences"], m.counts["definitions"] = self._build_semantic(seg, m)
             else:
                 link_tree(old / "dense", seg / "dense")
+                for part in ("sentences", "glossary"):
+                    if (old / part).is_dir():
+                        link_tree(old / part, seg / part)
             fsync_tree(seg)
         except BaseException:
             shutil.rmtree(seg, ignore_errors=True)
@@ -422,11 +459,51 @@ class Indexer:
             "documents": self.store.count("documents"),
             "chunks": self.store.count("chunks"),
             "embedded": self.store.count_embedded(m.embedder_id),
+            **{k: v for k, v in m.counts.items() if k in ("sentences", "definitions")},
         }
         m.segment = seg.name
         m.updated_at = time.strftime("%Y-%m-%dT%H:%M:%S")
         m.settings = self.config.index_dict()  # read back when the index is opened
         return m, seg
+
+    def _build_semantic(self, seg: Path, m: Manifest) -> tuple[int, int]:
+        """Derive what passages still lack (sentences, definitions), then write the segment's sentence
+        index and glossary from the vectors cached so far; returns (sentences, definitions) indexed."""
+        sem = self.config.semantic
+        todo = self.store.underived(recipe(sem))
+        if todo:
+            rows = []
+            for chunk_id, text, folded in todo:
+                d = derive(text, folded, sem)
+                rows.append((chunk_id, d.sentences, d.definitions))
+            self.store.set_derived(rows, recipe(sem))
+        sids, chunk_of, vectors = self.store.sentence_vectors(m.embedder_id, m.dim)
+        cfg = self.config.index
+        SentenceIndex.build(sids, chunk_of, vectors, m.dim, cfg.flat_max, cfg.hnsw_m, cfg.hnsw_ef_search).save(seg / "sentences")
+        del vectors
+        definitions = self.store.definition_rows(m.embedder_id, m.dim)
+        self.glossary_of(definitions, m.dim).save(seg / "glossary")
+        return len(sids), len(definitions)
+
+    def glossary_of(self, definitions: list, dim: int) -> Glossary:
+        """Glossary entries of the defined names that are not generic: not in the generic word list,
+        and — in an index of `generic_min_documents` or more — stated by fewer than
+        `glossary_max_doc_share` of the documents (营商环境 and the plan everybody names are not practices)."""
+        documents = max(self.store.count("documents"), 1)
+        index = PhraseIndex(self.store.db)
+        doc_count: dict[str, int] = {}
+        for name in {d[2] for d in definitions}:
+            key = squash(name)
+            ids = index.rows(key) if index.usable(key) else [
+                r[0] for r in self.store.db.execute("SELECT chunk_id FROM chunks WHERE instr(folded, ?) > 0", (key,))]
+            doc_count[name] = len({c.doc_id for c in self.store.chunks(ids).values()})
+        sem = self.config.semantic
+        common = generic_words()
+        keep = [(chunk_id, name, s, e, v) for chunk_id, _, name, s, e, v in definitions if name not in common and not (
+                documents >= sem.generic_min_documents and doc_count[name] >= sem.glossary_max_doc_share * documents)]
+        folded = {c: ch.folded for c, ch in self.store.chunks({k[0] for k in keep}).items()}
+        entries = [Entry(name, input_text(folded[c], s, e), c, s, e, doc_count[name]) for c, name, s, e, _ in keep]
+        return Glossary.build(entries, (v for *_, v in keep), dim)
 
     def _refresh_tokens(self) -> Tokenizer:
         """Tokenise passages whose tokens were made with another lexicon (or none yet)."""
@@ -458,4 +535,4 @@ def _bar(total: int, enabled: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="embedding", unit="passage", smoothing=0.1)
+    return tqdm(total=total, desc="embedding", unit="text", smoothing=0.1)

@@ -5,7 +5,8 @@ Layout of an index directory::
     kb.sqlite              documents, chunks, embedding cache, and the manifest (see store.py)
     manifest.json          a copy of the manifest for people and tools: format version, kb version,
                            embedder id and dimension, lexicon hash, counts, the current segment
-    segments/<name>/       bm25/ (bm25s arrays + chunk_ids.npy), dense/faiss.index, lexicon.txt
+    segments/<name>/       bm25/ (bm25s arrays + chunk_ids.npy), dense/faiss.index, lexicon.txt,
+                           sentences/ (faiss.index, ids.npy, chunk_ids.npy), glossary/ (entries.jsonl, vectors.npy)
     .write.lock            held by the one process writing (see lock.py)
 
 A build writes a new segment beside the old one and fsyncs it; then one SQLite transaction commits
@@ -39,7 +40,7 @@ MANIFEST = "manifest.json"
 # The manifest is read from a file anyone with write access to the folder can edit: it is checked
 # as untrusted input. A segment name comes only from this pattern (what new_segment_dir makes).
 SEGMENT_NAME = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
-COUNT_KEYS = ("documents", "chunks", "embedded")
+COUNT_KEYS = ("documents", "chunks", "embedded", "sentences", "definitions")
 DENSE_KINDS = ("flat", "hnsw")
 
 
