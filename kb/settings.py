@@ -105,12 +105,8 @@ class QuestionSettings:
     """Reading a question (query/question.py)."""
 
     # A leading verb (建设, 推行) is part of a practice's name only when this share of the passages
-    # with the rest carry it too, and only once the rest occurs in `wrapper_evidence` passages.
+    # with the rest carry it too (query/units.py).
     wrapper_share: float = 0.8
-    wrapper_evidence: int = 3
-    # A stated practice must account for this share of the question's content words; a fragment
-    # (老人 in 让老人在社区就近吃上饭) is not what was asked.
-    min_coverage: float = 0.5
     # Characters of a qualifier inside a statistical indicator (行政诉讼|案件一审|败诉率).
     gap_max: int = 4
 
