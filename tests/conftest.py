@@ -144,3 +144,17 @@ if not os.environ.get("KB_MODEL_CACHE"):
 
     def pytest_sessionfinish(session, exitstatus):
         shutil.rmtree(_MODEL_CACHE, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def no_deadline():
+    """For tests that compare two answers to one request (CLI and server, sharded and unsharded):
+    the work budget's deadlines (CPU and wall time, query/budget.py) are off, so a first query on a
+    busy machine is not cut short on one side only. What a deadline does: test_query_cost.py."""
+    before = os.environ.get("KB_SETTINGS")
+    os.environ["KB_SETTINGS"] = "query.deadline_ms=0,query.wall_deadline_ms=0"
+    yield
+    if before is None:
+        os.environ.pop("KB_SETTINGS", None)
+    else:
+        os.environ["KB_SETTINGS"] = before

@@ -26,6 +26,8 @@ UNIQUE = "量子纠缠调解法"
 NEW_REPORT = (f"青松县2024年法治政府建设年度报告\n一、主要举措\n青松县在全县推行{UNIQUE}，由县司法局牵头，"
               f"建立{UNIQUE}工作机制，全年化解行政争议一百二十件。\n二、下一步打算\n继续深化{UNIQUE}。\n")
 
+pytestmark = pytest.mark.usefixtures("no_deadline")  # conftest.py: CLI and server answer alike
+
 
 def cli(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
@@ -125,7 +127,7 @@ def test_reads_are_the_cli_json(reader, read_index):
     assert tree["document"]["doc_id"] == doc_id and (tree["sections"] or tree["chunks"])
 
     (answer,) = cli_json("ask", "哪些地区推行综合查一次", *idx)
-    assert reader.get("/ask", q="哪些地区推行综合查一次").body == answer
+    assert reader.get("/ask", q="哪些地区推行综合查一次").body == without_took(answer)
     assert answer["intent"] == "regions" and answer["regions"]
 
     chunk_id = answer["regions"][0]["citations"][0]["chunk_id"]

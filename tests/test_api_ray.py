@@ -21,7 +21,7 @@ from kb import KnowledgeBase
 from kb import serialise as js
 from kb.shard.split import split
 
-pytestmark = [pytest.mark.ray, pytest.mark.slow]
+pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.usefixtures("no_deadline")]
 QUERIES = [json.loads(line)["query"] for line in (ROOT / "eval" / "sample_queries.jsonl").read_text(encoding="utf-8").splitlines()
            if line.strip()]
 

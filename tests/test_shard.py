@@ -22,6 +22,8 @@ from kb.shard.split import assign, slice_bm25, split
 QUERIES = [json.loads(line)["query"] for line in (ROOT / "eval" / "sample_queries.jsonl").read_text(encoding="utf-8").splitlines()
            if line.strip()]
 
+pytestmark = pytest.mark.usefixtures("no_deadline")  # conftest.py: sharded and unsharded answer alike
+
 
 @pytest.fixture(scope="module")
 def sharded(demo_index_path, tmp_path_factory):

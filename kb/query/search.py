@@ -121,14 +121,25 @@ class Searcher(CorpusLookups, SemanticLookups):
         qv = self.query_vector(text)
         return {cid: float(np.dot(v, qv)) for cid, v in vectors.items()}
 
+    # Texts that warm up what a first query would otherwise pay for inside its deadline: question
+    # reading (jieba's word classes, the cue and unit data) and the query embedder at a few input
+    # lengths (its first calls at a new length are several times slower than the next ones).
+    _WARM_QUESTION = "哪些地区推行预热做法"
+    _WARM_TEXTS = ("预热", "哪些地区推行预热做法", "预热文本的长度不同，首次计算会慢一些，先算一遍。" * 2)
+
     def ready(self, dense: bool = True) -> None:
         """Load now what the first query would load inside its deadline (see query/budget.py):
-        jieba with the lexicon, jieba's dictionary of word classes, and — `dense` — the query
-        embedder. Cheap once loaded."""
-        self.tokenizer.cut("预热")
-        dictionary()
-        if dense and self.dense is not None and len(self.dense):
-            self.query_vector("预热")
+        jieba with the lexicon, jieba's dictionary of word classes, question reading, and — `dense`
+        — the query embedder. Done once per loaded index; free afterwards."""
+        if not getattr(self, "_warm_read", False):
+            self.tokenizer.cut("预热")
+            dictionary()
+            self.read(fold(self._WARM_QUESTION))
+            self._warm_read = True
+        if dense and not getattr(self, "_warm_dense", False) and self.dense is not None and len(self.dense):
+            for text in self._WARM_TEXTS:
+                self.embedder.embed_query(text)
+            self._warm_dense = True
 
     def query_vector(self, text: str) -> np.ndarray:
         """The embedding of a query text (its first `query.max_embed_chars` characters), cached per

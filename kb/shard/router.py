@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import IndexUnusable
-from kb.index.segment import Manifest
+from kb.index.segment import Manifest, verified_segment
 from kb.index.tokenize import Tokenizer
 from kb.knowledgebase import KnowledgeBase
 from kb.query.search import Searcher
+from kb.query.semantic import Semantic
 from kb.shard.legs import Legs, pack
 
 
@@ -148,7 +149,13 @@ class ShardedKnowledgeBase(KnowledgeBase):
         tokenizer = Tokenizer(self.terms)
         kinds = {s["dense_kind"] for s in self.shards}
         dense = ShardedDense(self.legs, self.map, self.dense_size, kinds.pop() if len(kinds) == 1 else "mixed")
-        return self._new_searcher(tokenizer, ShardedBM25(self.legs, self.map), dense)
+        # The sentence vectors and the glossary (query/semantic.py) stay with the router, read from the
+        # catalogue's segment: a passage's dense score is the best of its own (from its shard) and its
+        # sentences', exactly as unsharded. (Their memory is not spread: docs/operators.md.)
+        seg = verified_segment(self.directory, manifest) if manifest.segment else None
+        semantic = (Semantic.load(seg, manifest.dim, self.settings_for(manifest).index.hnsw_ef_search)
+                    if seg is not None and seg.exists() else None)
+        return self._new_searcher(tokenizer, ShardedBM25(self.legs, self.map), dense, semantic)
 
     def health(self) -> dict:
         """What /health adds: the shards, and whether the catalogue moved on since they were cut."""
