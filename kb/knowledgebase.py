@@ -549,6 +549,8 @@ class KnowledgeBase:
             "documents": m.counts.get("documents", 0),
             "chunks": m.counts.get("chunks", 0),
             "embedded": m.counts.get("embedded", 0),
+            "sentences": m.counts.get("sentences", 0),  # sentence vectors of the semantic leg
+            "definitions": m.counts.get("definitions", 0),  # practice definitions in the glossary
             "embedder": m.embedder_id,
             "dim": m.dim,
             "dense_index": m.dense_kind,

@@ -260,12 +260,12 @@ def test_a_disk_that_refuses_a_write_is_named_and_the_index_is_unchanged(demo_co
 
 @pytest.fixture
 def small_tmpfs(tmp_path):
-    """A 4 MB tmpfs (root only): a real full disk."""
+    """A 16 MB tmpfs (root only; the demo index is ≈ 5 MB): a real full disk."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs to fill needs root; the failpoint test above covers the message everywhere")
     mount = tmp_path / "tmpfs"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); the failpoint test covers the message")
     try:

@@ -172,12 +172,17 @@ def test_same_text_twice_in_one_run_is_embedded_once(tmp_path, counting):
     kb = KnowledgeBase.open(tmp_path / "ix", create=True)
     report = kb.ingest([path])
     assert (report.added, report.unchanged) == (1, 1)
-    assert counting.passages == kb.status()["chunks"] == kb.status()["embedded"]
+    status = kb.status()
+    assert status["chunks"] == status["embedded"] and status["sentences"]
+    # each text once: the passage, and its sentences and definitions (semantic leg) — distinct keys
+    assert counting.passages == status["chunks"] + status["sentences"] + status["definitions"]
 
 
 def test_index_from_kb_0_1_0_is_adopted_on_open(demo_copy):
     """kb 0.1.0 kept the manifest only in manifest.json (schema 1): opening moves it into the database."""
     with sqlite3.connect(demo_copy / "kb.sqlite") as db:
+        for table in ("sentences", "definitions", "derived"):  # schema 5
+            db.execute(f"DROP TABLE {table}")
         db.execute("DROP TABLE state")
         for trigger in ("insert", "delete", "update"):  # schema 4
             db.execute(f"DROP TRIGGER chunk_phrases_{trigger}")
