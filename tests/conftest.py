@@ -28,7 +28,7 @@ def build_demo_index(path: Path):
 # `slow` marks what `bash scripts/test.sh --fast` leaves out. Besides the tests marked by hand, a test is
 # slow when it needs a real index (the demo index is ≈ 1 minute of embedding, built once per session) or
 # runs in a browser, on a Ray cluster or through the Streamlit page.
-SLOW_FIXTURES = frozenset({"demo_index_path", "ui_index_path"})
+SLOW_FIXTURES = frozenset({"demo_index_path", "ui_index_path", "semantic_path"})  # each builds an index with embeddings
 SLOW_MARKERS = ("browser", "ray", "ui")
 
 
