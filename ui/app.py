@@ -19,6 +19,7 @@ modules in `views/` lay it out, `render.py` turns its objects into escaped HTML.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +27,16 @@ HERE = Path(__file__).resolve().parent
 for p in (str(HERE.parent), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
+
+# A query server: every parallel library runs one thread per query (kb/threads.py: on a busy
+# machine a spinning second thread made a query 50× slower, and its spinning counts against the
+# query's work deadline). Set before the index and the embedder load; KB_EMBED_THREADS wins.
+if "KB_EMBED_THREADS" not in os.environ:  # (streamlit reruns this per interaction: cheap, and it binds the
+    # script thread of each session too)
+    from kb.settings import settings as _settings
+    from kb.threads import query_process
+
+    query_process(_settings().query.embed_threads)
 
 import loaded as L  # noqa: E402
 import render as r  # noqa: E402

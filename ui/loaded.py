@@ -37,6 +37,14 @@ class Current:
         assert self.loaded is not None
         return self.loaded.kb
 
+    def ready(self) -> KnowledgeBase:
+        """The index once its warm-up is done: a first query started while the warm-up thread still
+        loads (and compiles numba's BM25) would pay for it inside its work deadline (query/budget.py)
+        and come back cut short."""
+        assert self.loaded is not None
+        self.loaded.warming.join()
+        return self.loaded.kb
+
 
 def database_id(path: Path) -> int | None:
     """Identifies the index's database file: changes only when the index is rebuilt from scratch."""

@@ -144,3 +144,14 @@ def applied(budget: Budget) -> Iterator[Budget]:
         yield budget
     finally:
         _active.reset(token)
+
+
+@contextmanager
+def outside() -> Iterator[None]:
+    """Work that is not the query's own (loading and warming what every first query needs) runs
+    outside its budget: nothing it does is counted or noted, and the query's clock starts after."""
+    token = _active.set(None)
+    try:
+        yield
+    finally:
+        _active.reset(token)

@@ -131,15 +131,16 @@ class Searcher(CorpusLookups, SemanticLookups):
         """Load now what the first query would load inside its deadline (see query/budget.py):
         jieba with the lexicon, jieba's dictionary of word classes, question reading, and — `dense`
         — the query embedder. Done once per loaded index; free afterwards."""
-        if not getattr(self, "_warm_read", False):
-            self.tokenizer.cut("预热")
-            dictionary()
-            self.read(fold(self._WARM_QUESTION))
-            self._warm_read = True
-        if dense and not getattr(self, "_warm_dense", False) and self.dense is not None and len(self.dense):
-            for text in self._WARM_TEXTS:
-                self.embedder.embed_query(text)
-            self._warm_dense = True
+        with budget.outside():  # not the query's work: nothing counted, nothing cut
+            if not getattr(self, "_warm_read", False):
+                self.tokenizer.cut("预热")
+                dictionary()
+                self.read(fold(self._WARM_QUESTION))
+                self._warm_read = True
+            if dense and not getattr(self, "_warm_dense", False) and self.dense is not None and len(self.dense):
+                for text in self._WARM_TEXTS:
+                    self.embedder.embed_query(text)
+                self._warm_dense = True
 
     def query_vector(self, text: str) -> np.ndarray:
         """The embedding of a query text (its first `query.max_embed_chars` characters), cached per

@@ -49,7 +49,7 @@ def page(cur: Current, filters) -> None:
         st.warning(f"检索词太长：{e.chars:,} 字，上限 {e.limit:,} 字。请只保留关键的词语或问题。")
         return
     ss = st.session_state
-    result = L.query(cur.state, query, ss.get("k") or 10, ss.get("mode") or "hybrid", filters, cur.kb)
+    result = L.query(cur.state, query, ss.get("k") or 10, ss.get("mode") or "hybrid", filters, cur.ready())
     answer, parsed = result.answer, result.parsed
     terms = r.highlight_terms([answer.term, *parsed.phrases, *parsed.tokens])
 
