@@ -51,6 +51,21 @@ def query_process(threads: int = 1) -> None:
     query_thread(threads)
 
 
+_served: int | None = None  # the thread count query_process set for this process, once
+
+
+def query_process_once(threads: int = 1) -> None:
+    """`query_process` the first time in a process, then only `query_thread` for the calling thread:
+    for a script run again and again in one process (Streamlit reruns the page per interaction), where
+    re-configuring the embedder would drop its loaded engine every time."""
+    global _served
+    if _served != threads:
+        query_process(threads)
+        _served = threads
+    else:
+        query_thread(threads)
+
+
 def query_thread(threads: int = 1) -> None:
     """This thread's parallel regions run on `threads` thread(s), in every OpenMP runtime and BLAS
     loaded now (a query pool calls it once per worker thread, when the thread starts)."""

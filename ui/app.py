@@ -31,12 +31,12 @@ for p in (str(HERE.parent), str(HERE)):
 # A query server: every parallel library runs one thread per query (kb/threads.py: on a busy
 # machine a spinning second thread made a query 50× slower, and its spinning counts against the
 # query's work deadline). Set before the index and the embedder load; KB_EMBED_THREADS wins.
-if "KB_EMBED_THREADS" not in os.environ:  # (streamlit reruns this per interaction: cheap, and it binds the
-    # script thread of each session too)
+if "KB_EMBED_THREADS" not in os.environ:  # streamlit reruns this per interaction: the process is set
+    # once, then each run binds only its own script thread
     from kb.settings import settings as _settings
-    from kb.threads import query_process
+    from kb.threads import query_process_once
 
-    query_process(_settings().query.embed_threads)
+    query_process_once(_settings().query.embed_threads)
 
 import loaded as L  # noqa: E402
 import render as r  # noqa: E402
