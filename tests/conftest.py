@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -158,3 +159,20 @@ def no_deadline():
         os.environ.pop("KB_SETTINGS", None)
     else:
         os.environ["KB_SETTINGS"] = before
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A real 16 MB tmpfs to fill (root only; the demo index is ≈ 5 MB): a real full disk."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs to fill needs root; the failpoint tests cover the messages everywhere")
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); the failpoint tests cover the messages")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -55,23 +55,6 @@ def top(index: Path) -> list[tuple[str, int]]:
     return [(h["doc_id"], h["start"]) for h in json.loads(p.stdout)["hits"]]
 
 
-@pytest.fixture
-def tmpfs(tmp_path):
-    """A real 8 MB tmpfs to fill (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs to fill needs root; the tests without a full disk cover the messages")
-    mount = tmp_path / "tmpfs"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True,
-                          text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()})")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 def index_on(tmpfs: Path, demo_index_path: Path) -> Path:
     """A copy of the demo index with nothing beside its database (SQLite makes -wal/-shm on open)."""
     index = tmpfs / "index"
